@@ -1,0 +1,66 @@
+import type { Logger } from '../observability/logger.js';
+
+/** One playbook run requested by a handler. */
+export interface PlaybookRunRequest {
+  /** Absolute path of the playbook. */
+  playbook: string;
+  /** Extra vars; written to a JSON file in the run directory and passed as `-e @file`. */
+  extraVars: Record<string, unknown>;
+  /** Inventory path. Default: a generated localhost inventory with `ansible_connection=local`. */
+  inventory?: string;
+  /** Aborting kills the whole process group (SIGTERM, then SIGKILL after `killGraceMs`). */
+  signal?: AbortSignal;
+  /** Kill the run after this many milliseconds (outcome `timed_out`). */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL. Default 5000. */
+  killGraceMs?: number;
+  logger?: Logger;
+  /** Extra environment for ansible-playbook. */
+  env?: Record<string, string>;
+}
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped';
+
+/** One task result on one host, from the JSON event stream. */
+export interface TaskResult {
+  host: string;
+  task: string;
+  status: TaskStatus;
+  /** The task's `msg`, if any. */
+  msg?: string;
+  /** The module result (trimmed of bulky keys). */
+  result: Record<string, unknown>;
+  ignoreErrors: boolean;
+}
+
+/** Per-host stats as printed in the play recap. */
+export interface HostStats {
+  host: string;
+  ok: number;
+  changed: number;
+  failures: number;
+  unreachable: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+export type PlaybookOutcome = 'ok' | 'failed' | 'unreachable' | 'timed_out' | 'cancelled' | 'error';
+
+export interface PlaybookRunResult {
+  playbook: string;
+  outcome: PlaybookOutcome;
+  exitCode: number | null;
+  tasks: TaskResult[];
+  stats: HostStats[];
+  /** Custom stats set by the playbook with `set_stats` (aggregated over hosts). */
+  data: Record<string, unknown>;
+  /** The first failed or unreachable task that was not ignored. */
+  failedTask?: TaskResult;
+  durationMs: number;
+  /** Last lines of stderr, for error messages. */
+  stderrTail: string;
+}
+
+/** The seam between handlers and ansible-playbook: faked in unit tests. */
+export type PlaybookRunner = (request: PlaybookRunRequest) => Promise<PlaybookRunResult>;

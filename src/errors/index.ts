@@ -1,0 +1,82 @@
+/**
+ * One small error hierarchy. Every error carries a stable `code` (compare by
+ * class or code, never by message text), a `retriable` flag used by the retry
+ * policy, and an optional `cause`.
+ */
+export interface AmhErrorOptions {
+  cause?: unknown;
+  retriable?: boolean;
+}
+
+export class AmhError extends Error {
+  readonly code: string = 'AMH_ERROR';
+  readonly retriable: boolean;
+
+  constructor(message: string, options: AmhErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** Invalid configuration at start-up. The message names the config path. */
+export class ConfigError extends AmhError {
+  override readonly code = 'CONFIG';
+}
+
+/** Bytes on the wire that cannot be turned into an event (goes to the dead-letter topic). */
+export class DecodeError extends AmhError {
+  override readonly code = 'DECODE';
+}
+
+/** A decoded event that breaks a rule (answered REJECTED, never retried). */
+export class ValidationError extends AmhError {
+  override readonly code: string = 'VALIDATION';
+}
+
+/** No handler is registered for the event's resource type. */
+export class UnknownResourceTypeError extends ValidationError {
+  override readonly code = 'UNKNOWN_RESOURCE_TYPE';
+  constructor(
+    readonly resourceType: string,
+    readonly knownTypes: readonly string[],
+  ) {
+    super(`no handler for resource type '${resourceType}'; known types: ${knownTypes.join(', ')}`);
+  }
+}
+
+/** The handler does not implement the requested operation. */
+export class UnsupportedOperationError extends ValidationError {
+  override readonly code = 'UNSUPPORTED_OPERATION';
+}
+
+/** A playbook run that ended without success. `step` names the playbook/task that failed. */
+export class PlaybookError extends AmhError {
+  override readonly code: string = 'PLAYBOOK_FAILED';
+  constructor(
+    message: string,
+    readonly step: string | undefined,
+    options: AmhErrorOptions = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A playbook run (or a whole operation) exceeded its timeout and was killed. */
+export class OperationTimeoutError extends PlaybookError {
+  override readonly code = 'TIMED_OUT';
+}
+
+/** A playbook run (or a whole operation) was cancelled through its AbortSignal. */
+export class CancelledError extends PlaybookError {
+  override readonly code = 'CANCELLED';
+}
+
+/** The substrate refused the request (e.g. a PCI device already attached elsewhere). */
+export class SubstrateError extends PlaybookError {
+  override readonly code = 'SUBSTRATE';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
