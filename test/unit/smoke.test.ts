@@ -1,3 +1,0 @@
-import { expect, test } from 'vitest';
-import { x } from '../../src/index.js';
-test('x', () => expect(x).toBe(1));
