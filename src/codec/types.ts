@@ -1,0 +1,172 @@
+/**
+ * TypeScript views of the Avro records in `schemas/` (current versions).
+ * Field docs live in the .avsc files; these mirror them one to one.
+ */
+export type Operation = 'REDEEM' | 'CLOSE' | 'MODIFY' | 'PROBE' | 'POA';
+export const OPERATIONS: readonly Operation[] = ['REDEEM', 'CLOSE', 'MODIFY', 'PROBE', 'POA'];
+
+export type Labels = Record<string, string>;
+
+export interface SshKey { key: string; comment: string | null }
+export interface Capacities { core: number; ram: number; disk: number }
+
+export interface Interface {
+  name: string;
+  site: string | null;
+  device: string | null;
+  port: string | null;
+  vlan: number | null;
+  bandwidth: number | null;
+  mac: string | null;
+  ipv4: string | null;
+  ipv6: string | null;
+  auto_config: boolean;
+  labels: Labels;
+}
+
+export interface Component {
+  name: string;
+  type: string;
+  model: string | null;
+  bdfs: string[];
+  macs: string[];
+  interfaces: Interface[];
+  auto_mount: boolean;
+  labels: Labels;
+}
+
+export interface NodeSliver {
+  name: string;
+  site: string | null;
+  worker: string | null;
+  instance_type: string | null;
+  capacities: Capacities | null;
+  image: string | null;
+  management: { ipv6: boolean; management_ip: string | null; instance_name: string | null };
+  components: Component[];
+  interfaces: Interface[];
+  labels: Labels;
+}
+
+export interface NetworkServiceSliver {
+  name: string;
+  type: string;
+  interfaces: Interface[];
+  gateway: string | null;
+  subnet: string | null;
+  ero: string[];
+  permitted: string[];
+  mirror: { source: string; direction: string } | null;
+  labels: Labels;
+}
+
+export interface PoaRequest {
+  poa_id: string;
+  operation: string;
+  args: {
+    vcpu_cpu_map: { vcpu: number; cpu: number }[];
+    node_set: string[];
+    keys: SshKey[];
+    bdfs: string[];
+  };
+}
+
+export interface SliverEvent {
+  event_id: string;
+  operation: Operation;
+  sliver_id: string;
+  slice_id: string;
+  resource_type: string;
+  sequence: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  node_sliver: NodeSliver | null;
+  network_sliver: NetworkServiceSliver | null;
+  previous_node_sliver: NodeSliver | null;
+  previous_network_sliver: NetworkServiceSliver | null;
+  slice: { user_ssh_keys: SshKey[]; project_id: string | null; slice_name: string | null };
+  poa: PoaRequest | null;
+  trace_id: string | null;
+}
+
+export type Outcome = 'OK' | 'FAILED' | 'TIMED_OUT' | 'CANCELLED' | 'REJECTED' | 'STALE';
+export type ObservedState = 'UNKNOWN' | 'EXISTS' | 'MISSING' | 'DEGRADED';
+
+export interface InterfaceState {
+  name: string;
+  device: string | null;
+  port: string | null;
+  vlan: number | null;
+  mac: string | null;
+  ipv4: string | null;
+  ipv6: string | null;
+  guest_interface: string | null;
+  labels: Labels;
+}
+
+export interface ComponentState {
+  name: string;
+  type: string;
+  bdfs: string[];
+  guest_bdfs: string[];
+  interfaces: InterfaceState[];
+  labels: Labels;
+}
+
+export interface SliverState {
+  instance_name: string | null;
+  management_ip: string | null;
+  worker: string | null;
+  observed: ObservedState;
+  details: string | null;
+  components: ComponentState[];
+  interfaces: InterfaceState[];
+  labels: Labels;
+}
+
+export interface ResultHostStats {
+  host: string;
+  ok: number;
+  changed: number;
+  failures: number;
+  unreachable: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+export interface PoaResult {
+  operation: string;
+  poa_id: string;
+  code: number;
+  info_json: string | null;
+  message: string;
+}
+
+export interface SliverResult {
+  event_id: string;
+  sliver_id: string;
+  slice_id: string;
+  resource_type: string;
+  operation: Operation;
+  outcome: Outcome;
+  result_code: number;
+  message: string;
+  error_code: string | null;
+  failed_step: string | null;
+  sequence: number;
+  sliver: SliverState | null;
+  poa: PoaResult | null;
+  started_at: number;
+  finished_at: number;
+  duration_ms: number;
+  attempts: number;
+  host_stats: ResultHostStats[];
+  handler: string;
+  trace_id: string | null;
+}
+
+export interface SchemaValues {
+  event: SliverEvent;
+  result: SliverResult;
+}
