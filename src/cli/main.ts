@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { fail, parsePositiveInt } from './common.js';
+import { runCommand } from './run.js';
+import { sendCommand } from './send.js';
+import { tailCommand } from './tail.js';
+
+const program = new Command('amh')
+  .description('am-handlers: provisions testbed slivers from Avro events on Kafka by running Ansible playbooks')
+  .showHelpAfterError();
+
+const common = (cmd: Command): Command =>
+  cmd
+    .option('-c, --config <file>', 'configuration file (default: env AMH_CONFIG, then config/amh.yaml)')
+    .option('-b, --brokers <list>', 'Kafka bootstrap servers, comma-separated (overrides config and AMH_KAFKA_BROKERS)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']));
+
+common(program.command('run'))
+  .description('consume sliver events and provision them (the main job); SIGINT/SIGTERM stop it gracefully')
+  .option('-g, --group <id>', 'consumer group id (overrides kafka.group_id)')
+  .action((opts) => runCommand(opts).catch(fail));
+
+common(program.command('send'))
+  .description('publish events from a YAML/JSON file exactly as the AM would (single-object Avro, keyed by sliver_id)')
+  .argument('<file>', 'one event, a list of events, or several YAML documents')
+  .option('-t, --topic <topic>', 'topic (default: kafka.topics.events)')
+  .option('--sliver <id>', 'override sliver_id of every event')
+  .option('--sequence <n>', 'override sequence of every event', parsePositiveInt)
+  .option('--schema-version <n>', 'write with an older event schema version', parsePositiveInt)
+  .action((file, opts) => sendCommand(file, opts).catch(fail));
+
+common(program.command('tail'))
+  .description('decode the reply topic and print one JSON object per line')
+  .option('-t, --topic <topic>', 'topic (default: kafka.topics.replies)')
+  .option('--dead-letters', 'print the dead-letter topic instead (headers and base64 value)')
+  .option('--from-beginning', 'start at the earliest offset instead of new records only')
+  .option('-n, --count <n>', 'exit after printing n records', parsePositiveInt)
+  .option('--timeout <seconds>', 'exit with status 2 if the count is not reached in time', parsePositiveInt)
+  .option('--event-id <id...>', 'only results for these event ids')
+  .option('--sliver <id>', 'only results for this sliver')
+  .action((opts) => tailCommand(opts).catch(fail));
+
+program.parseAsync().catch(fail);

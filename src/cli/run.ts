@@ -1,0 +1,25 @@
+import { Service } from '../service.js';
+import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
+
+/** `amh run`: consume until SIGINT/SIGTERM; a second signal forces exit. */
+export async function runCommand(opts: CommonOptions): Promise<void> {
+  const config = loadCliConfig(opts);
+  const logger = cliLogger(config.logging.level);
+  const service = new Service({ config, logger });
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'signal received: shutting down gracefully');
+    void service.stop().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await service.start();
+}

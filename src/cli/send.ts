@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { AvroCodec, SchemaCatalog } from '../codec/index.js';
+import { ValidationError } from '../errors/index.js';
+import { createKafka } from '../kafka/client.js';
+import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
+
+export interface SendOptions extends CommonOptions {
+  topic?: string;
+  schemaVersion?: number;
+  sliver?: string;
+  sequence?: number;
+}
+
+/**
+ * `amh send FILE`: publish events exactly as the AM would: single-object
+ * Avro, keyed by sliver_id. A file holds one event, a list of events, or
+ * several YAML documents. `event_id` and `timestamp` are filled in if absent.
+ */
+export async function sendCommand(file: string, opts: SendOptions): Promise<void> {
+  const config = loadCliConfig(opts);
+  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
+  const catalog = SchemaCatalog.load();
+  const codec = new AvroCodec(catalog);
+  const version =
+    opts.schemaVersion === undefined
+      ? undefined
+      : catalog.versions('event').find((v) => v.version === opts.schemaVersion);
+  if (opts.schemaVersion !== undefined && !version) {
+    throw new ValidationError(`--schema-version ${opts.schemaVersion}: no schemas/event/v${opts.schemaVersion}.avsc`);
+  }
+  const events = readEvents(file).map((e): Record<string, unknown> => ({
+    ...e,
+    ...(opts.sliver ? { sliver_id: opts.sliver } : {}),
+    ...(opts.sequence !== undefined ? { sequence: opts.sequence } : {}),
+    event_id: e.event_id ?? randomUUID(),
+    timestamp: e.timestamp ?? Date.now(),
+  }));
+  const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encode('event', e, version) }));
+  const producer = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-send`, logger }).producer();
+  await producer.connect();
+  try {
+    const topic = opts.topic ?? config.kafka.topics.events;
+    await producer.send({ topic, acks: -1, messages });
+    for (const e of events) {
+      process.stdout.write(`${JSON.stringify({ sent: e.event_id, sliver_id: e.sliver_id, operation: e.operation, topic })}\n`);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function readEvents(file: string): Record<string, unknown>[] {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  const out: Record<string, unknown>[] = [];
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length > 0) throw new ValidationError(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value: unknown = doc.toJS();
+    const list = Array.isArray(value) ? value : (value as { events?: unknown })?.events ?? [value];
+    for (const item of list as unknown[]) {
+      if (!item || typeof item !== 'object') throw new ValidationError(`${file}: every event must be a mapping`);
+      out.push(item as Record<string, unknown>);
+    }
+  }
+  if (out.length === 0) throw new ValidationError(`${file}: no events`);
+  return out;
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+/**
+ * The configuration file, `config/amh.yaml` by default. Every option is
+ * documented here once, with its default. Durations accept `500ms`, `30s`,
+ * `15m`, `2h`. Relative paths are relative to the config file's folder.
+ */
+export const operationTimeouts = z
+  .object({
+    /** Fallback for operations without their own entry. */
+    default: duration.default(15 * 60_000),
+    REDEEM: duration.optional(),
+    CLOSE: duration.optional(),
+    MODIFY: duration.optional(),
+    PROBE: duration.optional(),
+    POA: duration.optional(),
+  })
+  .strict()
+  .default({ default: 15 * 60_000 });
+
+export const handlerEntry = z
+  .object({
+    /** Built-in plugin that implements this handler (`vm`, ...). Defaults to the entry's name. */
+    plugin: z.string().optional(),
+    /** Resource types routed to this handler. Defaults to the plugin's own list. */
+    resource_types: z.array(z.string().min(1)).optional(),
+    /** Per-operation timeouts; on expiry the playbook's process group is killed. */
+    timeouts: operationTimeouts,
+  })
+  // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
+  .loose();
+
+export const configSchema = z
+  .object({
+    kafka: z
+      .object({
+        /** Bootstrap servers. Env `AMH_KAFKA_BROKERS` (comma-separated) overrides. */
+        brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+        client_id: z.string().default('amh'),
+        /** Consumer group of all `amh run` instances that share the work. Env `AMH_GROUP_ID` overrides. */
+        group_id: z.string().default('amh-handlers'),
+        topics: z
+          .object({
+            events: z.string().default('amh.events'),
+            replies: z.string().default('amh.replies'),
+            dead_letter: z.string().default('amh.events.dlq'),
+          })
+          .strict()
+          .default({ events: 'amh.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq' }),
+        /** Create missing topics at start-up with this many partitions. */
+        create_topics: z.boolean().default(true),
+        partitions: z.number().int().min(1).default(3),
+        replication_factor: z.number().int().min(1).default(1),
+        /** Read from the beginning when the group has no committed offset. */
+        from_beginning: z.boolean().default(true),
+        session_timeout: duration.default(30_000),
+        /** Confluent Schema Registry, needed only to read Confluent-framed (`00` + id) messages. Env `AMH_SCHEMA_REGISTRY_URL`. */
+        schema_registry: z
+          .object({ url: z.url().nullable().default(null) })
+          .strict()
+          .default({ url: null }),
+      })
+      .strict()
+      .prefault({}),
+    consumer: z
+      .object({
+        /** Global bound on operations running at once (different slivers). */
+        concurrency: z.number().int().min(1).default(10),
+        /** Pause fetching when this many events are queued or running; resume below half. */
+        max_queued: z.number().int().min(1).default(1000),
+        /** On shutdown, how long in-flight operations may run before they are cancelled. */
+        shutdown_grace: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    runtime: z
+      .object({
+        /** Parent of the per-run private directories (extra vars, inventory, temp). */
+        work_dir: z.string().default('../var/runs'),
+        /** Keep run directories after the run (debugging). */
+        keep_run_dirs: z.boolean().default(false),
+        /** Between SIGTERM and SIGKILL of a playbook's process group. */
+        kill_grace: duration.default(5_000),
+        /** ansible-playbook to use; default: env AMH_ANSIBLE_PLAYBOOK, the project venv, then PATH. */
+        ansible_playbook: z.string().nullable().default(null),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    /** Handler registry: entry name -> plugin, resource types and plugin settings. */
+    handlers: z.record(z.string(), handlerEntry).refine((h) => Object.keys(h).length > 0, 'at least one handler'),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type HandlerEntry = z.output<typeof handlerEntry>;
+export type OperationTimeouts = z.output<typeof operationTimeouts>;

@@ -1,0 +1,56 @@
+import { basename } from 'node:path';
+import type { HostStats, PlaybookRunner, PlaybookRunResult } from '../ansible/types.js';
+import { CancelledError, OperationTimeoutError, PlaybookError } from '../errors/index.js';
+import type { RunPlaybook } from '../handlers/types.js';
+import type { Logger } from '../observability/logger.js';
+import { mergeHostStats } from '../results/builder.js';
+
+export interface StepRunnerOptions {
+  runner: PlaybookRunner;
+  signal: AbortSignal;
+  /** Tells a timeout from a cancellation once `signal` has fired. */
+  timedOut: () => boolean;
+  logger: Logger;
+  inventory?: string | null;
+  killGraceMs: number;
+  stats: Map<string, HostStats>;
+}
+
+/**
+ * The `runPlaybook` a handler gets: runs under the operation's signal,
+ * accumulates host stats for the result, and turns every unsuccessful run
+ * into a typed error naming the step (playbook and task) that failed.
+ */
+export function stepRunner(options: StepRunnerOptions): RunPlaybook {
+  return async (playbook, extraVars) => {
+    const result = await options.runner({
+      playbook,
+      extraVars,
+      signal: options.signal,
+      killGraceMs: options.killGraceMs,
+      logger: options.logger,
+      ...(options.inventory ? { inventory: options.inventory } : {}),
+    });
+    mergeHostStats(options.stats, result.stats);
+    if (result.outcome === 'ok') return result;
+    throw errorFor(result, options.timedOut());
+  };
+}
+
+function errorFor(result: PlaybookRunResult, timedOut: boolean): PlaybookError {
+  const book = basename(result.playbook);
+  const task = result.failedTask;
+  const step = task ? `${book}: ${task.task}` : book;
+  if (result.outcome === 'timed_out' || (result.outcome === 'cancelled' && timedOut)) {
+    return new OperationTimeoutError(`timed out during ${step}; the playbook's process group was killed`, step);
+  }
+  if (result.outcome === 'cancelled') return new CancelledError(`cancelled during ${step}`, step);
+  if (task) {
+    const why = task.msg ?? (typeof task.result.stderr === 'string' ? task.result.stderr : 'no message');
+    return new PlaybookError(`${step} failed on ${task.host}: ${why}`, step, {
+      retriable: result.outcome === 'unreachable',
+    });
+  }
+  const tail = result.stderrTail.trim().split('\n').slice(-3).join(' | ');
+  return new PlaybookError(`${book} exited with code ${result.exitCode}: ${tail || 'no output'}`, step);
+}

@@ -1,0 +1,8 @@
+import type { AnyHandlerPlugin } from './types.js';
+import { vmPlugin } from './vm/index.js';
+
+export { HandlerRegistry, type RegisteredHandler } from './registry.js';
+export * from './types.js';
+
+/** Plugins shipped with am-handlers, selectable with `handlers.<entry>.plugin`. */
+export const BUILTIN_PLUGINS: readonly AnyHandlerPlugin[] = [vmPlugin];

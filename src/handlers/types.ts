@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import type { PlaybookRunResult } from '../ansible/types.js';
+import type { Operation, PoaResult, SliverEvent, SliverState } from '../codec/types.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Runs one playbook for the current operation; resolves only on success, throws a PlaybookError otherwise. */
+export type RunPlaybook = (playbook: string, extraVars: Record<string, unknown>) => Promise<PlaybookRunResult>;
+
+/** What a handler function gets besides the event. */
+export interface HandlerContext<Settings> {
+  /** Aborted on timeout, on cancellation and on forced shutdown; pass it to anything long. */
+  signal: AbortSignal;
+  /** Child logger carrying eventId, sliverId, resourceType, operation, topic, partition, offset. */
+  logger: Logger;
+  runPlaybook: RunPlaybook;
+  /** The handler's resolved settings (validated by `settingsSchema` at start-up). */
+  config: Settings;
+}
+
+/** What a handler returns on success. Failures are thrown (see src/errors). */
+export interface HandlerOutcome {
+  message?: string;
+  sliver?: Partial<SliverState>;
+  poa?: PoaResult;
+}
+
+export type HandlerFunction<Settings> = (event: SliverEvent, ctx: HandlerContext<Settings>) => Promise<HandlerOutcome>;
+
+/** Which handler function serves an operation. */
+export const OPERATION_FUNCTION: Record<Operation, 'create' | 'delete' | 'modify' | 'probe' | 'poa'> = {
+  REDEEM: 'create',
+  CLOSE: 'delete',
+  MODIFY: 'modify',
+  PROBE: 'probe',
+  POA: 'poa',
+};
+
+/**
+ * A handler plugin: a name, the resource types it serves by default, the
+ * schema of its settings, and one function per operation it supports.
+ */
+export interface HandlerPlugin<Settings = unknown> {
+  name: string;
+  description: string;
+  resourceTypes: readonly string[];
+  /**
+   * Validates `handlers.<entry>` of the config (unknown keys are errors);
+   * `resolvePath` makes paths relative to the config file absolute.
+   */
+  settingsSchema(resolvePath: (path: string) => string): z.ZodType<Settings>;
+  /** Playbooks the settings refer to (absolute paths), for `amh handlers`. */
+  playbooks(settings: Settings): Record<string, string>;
+  /** Checks done before any playbook runs; throw ValidationError to answer REJECTED. */
+  validate?(event: SliverEvent, settings: Settings): void;
+  create?: HandlerFunction<Settings>;
+  delete?: HandlerFunction<Settings>;
+  modify?: HandlerFunction<Settings>;
+  probe?: HandlerFunction<Settings>;
+  poa?: HandlerFunction<Settings>;
+}
+
+/** Type-erased plugin as stored in the registry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyHandlerPlugin = HandlerPlugin<any>;

@@ -1,0 +1,27 @@
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../observability/logger.js';
+
+export interface KafkaClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/** A kafkajs client whose own logs go through our pino logger. */
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: KafkaLogLevel.WARN,
+    retry: { initialRetryTime: 300, retries: 8 },
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      const fields = { ...rest, namespace: entry.namespace };
+      if (entry.level === KafkaLogLevel.ERROR) log.error(fields, message);
+      else if (entry.level === KafkaLogLevel.WARN) log.warn(fields, message);
+      else if (entry.level === KafkaLogLevel.INFO) log.info(fields, message);
+      else log.debug(fields, message);
+    },
+  });
+}

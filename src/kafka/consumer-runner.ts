@@ -1,0 +1,138 @@
+import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import type { AvroCodec } from '../codec/codec.js';
+import type { SliverEvent } from '../codec/types.js';
+import type { Executor } from '../dispatch/executor.js';
+import type { KeyedLanes } from '../dispatch/lanes.js';
+import { AmhError, DecodeError, errorMessage } from '../errors/index.js';
+import type { ServiceEvents, TypedEmitter } from '../observability/events.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeadLetterPublisher } from '../results/dead-letter.js';
+import type { ReplyPublisher } from '../results/reply-publisher.js';
+import { Committer } from './committer.js';
+import { OffsetTracker } from './offset-tracker.js';
+
+export interface ConsumerRunnerOptions {
+  consumer: Consumer;
+  topic: string;
+  codec: AvroCodec;
+  executor: Executor;
+  lanes: KeyedLanes;
+  replies: ReplyPublisher;
+  deadLetters: DeadLetterPublisher;
+  maxQueued: number;
+  logger: Logger;
+  events: TypedEmitter<ServiceEvents>;
+  /** Aborted on forced shutdown: cancels running operations. */
+  cancel: AbortSignal;
+}
+
+/**
+ * The fetch loop hands each message off and returns at once, so a playbook
+ * that runs for half an hour never blocks heartbeats. Each message then goes
+ * decode -> per-sliver lane -> handler -> reply, and only then is its offset
+ * marked done; commits advance to the lowest offset still in flight.
+ */
+export class ConsumerRunner {
+  private readonly tracker = new OffsetTracker();
+  private readonly committer: Committer;
+  private paused = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly o: ConsumerRunnerOptions) {
+    this.committer = new Committer(o.consumer, o.logger);
+  }
+
+  async start(): Promise<void> {
+    await this.o.consumer.run({
+      autoCommit: false,
+      eachMessage: async (payload) => this.accept(payload),
+    });
+  }
+
+  /** Messages handed off but not finished (decode, run, reply). */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Wait for every accepted message to finish, then send the last commits. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.committer.flush();
+  }
+
+  private async accept({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const offset = BigInt(message.offset);
+    this.tracker.begin(topic, partition, offset);
+    const work = this.process(topic, partition, message)
+      .then(() => this.done(topic, partition, offset))
+      .catch((err: unknown) => {
+        // Only a forced shutdown gets here (publishing gave up): the offset stays uncommitted and is redelivered.
+        this.o.logger.warn({ err, topic, partition, offset: message.offset }, 'message left uncommitted');
+      })
+      .finally(() => {
+        this.inFlight.delete(work);
+        this.applyBackpressure();
+      });
+    this.inFlight.add(work);
+    this.applyBackpressure();
+  }
+
+  private async process(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    const where = { topic, partition, offset: message.offset };
+    let event: SliverEvent;
+    try {
+      event = (await this.o.codec.decode('event', message.value)).value;
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.o.logger.warn({ ...where, reason }, 'undecodable message sent to the dead-letter topic');
+      await this.o.deadLetters.publish(
+        { topic, partition, message, reason, errorCode: err instanceof AmhError ? err.code : 'DECODE' },
+        this.o.cancel,
+      );
+      this.o.events.emit('deadLettered', { ...where, reason });
+      if (!(err instanceof DecodeError)) this.o.logger.error({ err, ...where }, 'unexpected decode failure');
+      return;
+    }
+    const logger = this.o.logger.child({
+      eventId: event.event_id,
+      sliverId: event.sliver_id,
+      resourceType: event.resource_type,
+      operation: event.operation,
+      ...(event.trace_id ? { traceId: event.trace_id } : {}),
+      ...where,
+    });
+    this.o.events.emit('queued', { event, ...where });
+    const messageKey = message.key ? message.key.toString('utf8') : null;
+    const result = await this.o.lanes.run(event.sliver_id, () => {
+      this.o.events.emit('started', { event });
+      logger.info('operation started');
+      return this.o.executor.execute(event, { logger, signal: this.o.cancel, messageKey });
+    });
+    await this.o.replies.publish(result, this.o.cancel);
+    logger.info({ outcome: result.outcome, durationMs: result.duration_ms }, `result ${result.outcome} published`);
+    this.o.events.emit('result', { result, ...where });
+  }
+
+  private done(topic: string, partition: number, offset: bigint): void {
+    const next = this.tracker.complete(topic, partition, offset);
+    if (next === null) return;
+    void this.committer.commit(topic, partition, next).then(() =>
+      this.o.events.emit('committed', { topic, partition, offset: next.toString() }),
+    );
+  }
+
+  private applyBackpressure(): void {
+    const queued = this.inFlight.size;
+    if (!this.paused && queued >= this.o.maxQueued) {
+      this.paused = true;
+      this.o.consumer.pause([{ topic: this.o.topic }]);
+      this.o.logger.info({ queued }, 'queue bound reached: fetching paused');
+      this.o.events.emit('backpressure', { paused: true, queued });
+    } else if (this.paused && queued <= Math.floor(this.o.maxQueued / 2)) {
+      this.paused = false;
+      this.o.consumer.resume([{ topic: this.o.topic }]);
+      this.o.logger.info({ queued }, 'queue below half its bound: fetching resumed');
+      this.o.events.emit('backpressure', { paused: false, queued });
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { EventEmitter } from 'node:events';
+import type { SliverEvent, SliverResult } from '../codec/types.js';
+
+/** What happens inside the service, for metrics and tests to listen to instead of parsing logs. */
+export interface ServiceEvents {
+  /** An event was decoded and queued for its sliver. */
+  queued: [{ event: SliverEvent; topic: string; partition: number; offset: string }];
+  /** Its handler started running (it had its sliver's turn and a global slot). */
+  started: [{ event: SliverEvent }];
+  /** Its result was published on the reply topic. */
+  result: [{ result: SliverResult; topic: string; partition: number; offset: string }];
+  /** An undecodable message was sent to the dead-letter topic. */
+  deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
+  /** Fetching was paused or resumed because of the queue bound. */
+  backpressure: [{ paused: boolean; queued: number }];
+  /** Offsets were committed. */
+  committed: [{ topic: string; partition: number; offset: string }];
+}
+
+export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
+  private readonly emitter = new EventEmitter();
+
+  on<K extends keyof Events & string>(name: K, listener: (...args: Events[K]) => void): () => void {
+    this.emitter.on(name, listener as (...args: unknown[]) => void);
+    return () => this.emitter.off(name, listener as (...args: unknown[]) => void);
+  }
+
+  emit<K extends keyof Events & string>(name: K, ...args: Events[K]): void {
+    this.emitter.emit(name, ...args);
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/errors/index.js';
+import { BUILTIN_PLUGINS, HandlerRegistry } from '../../../src/handlers/index.js';
+import { testConfig } from '../../helpers/config.js';
+
+function configFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'amh-cfg-')), 'amh.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('loads the shipped config/amh.yaml and resolves durations and paths', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.kafka.topics).toEqual({ events: 'amh.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq' });
+    expect(config.consumer.shutdown_grace).toBe(30_000);
+    expect(config.handlers.vm?.timeouts.REDEEM).toBe(30 * 60_000);
+    expect(config.resolvePath('../var/runs')).toMatch(/\/var\/runs$/);
+  });
+
+  it('fills defaults for everything left out', () => {
+    const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.consumer).toEqual({ concurrency: 10, max_queued: 1000, shutdown_grace: 30_000 });
+    expect(config.handlers.vm?.timeouts.default).toBe(15 * 60_000);
+  });
+
+  it('names the path, what was expected and what was found', () => {
+    const file = configFile('handlers:\n  vm:\n    timeouts: { REDEEM: fast }\nconsumer: { concurrency: zero }\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(ConfigError);
+    try {
+      loadConfig({ path: file, env: {} });
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toContain(file);
+      expect(message).toContain('`handlers.vm.timeouts.REDEEM`: expected a duration like `15m`, `30s` or `500ms`, got `fast`');
+      expect(message).toContain('`consumer.concurrency`: expected number, got "zero"');
+    }
+  });
+
+  it('rejects unknown keys instead of ignoring typos', () => {
+    const file = configFile('handlers:\n  vm: {}\nconsumer: { concurency: 3 }\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/`consumer`: unknown key\(s\) `concurency`/);
+  });
+
+  it('reports unreadable files and broken YAML with the file name', () => {
+    expect(() => loadConfig({ path: '/nonexistent/amh.yaml', env: {} })).toThrow(/cannot read config file \/nonexistent\/amh.yaml/);
+    const file = configFile('handlers: [unclosed\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/not valid YAML/);
+  });
+
+  it('lets the environment override brokers and group', () => {
+    const config = loadConfig({ env: { AMH_KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.1:29092', AMH_GROUP_ID: 'g2' } });
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092', '127.0.0.1:29092']);
+    expect(config.kafka.group_id).toBe('g2');
+  });
+});
+
+describe('HandlerRegistry.fromConfig', () => {
+  it('validates plugin settings with paths under handlers.<entry>', () => {
+    const config = testConfig({ handlers: { vm: { plugin: 'vm', runtime: { ssh_retries: 'many' } } } });
+    expect(() => HandlerRegistry.fromConfig(config, BUILTIN_PLUGINS)).toThrow(
+      /`handlers.vm.runtime.ssh_retries`: expected number, got "many"/,
+    );
+  });
+
+  it('names an unknown plugin and lists the built-in ones', () => {
+    const config = testConfig({ handlers: { gpu: { plugin: 'quantum' } } });
+    expect(() => HandlerRegistry.fromConfig(config, BUILTIN_PLUGINS)).toThrow(
+      /`handlers.gpu.plugin`: unknown plugin 'quantum'; built-in plugins: vm/,
+    );
+  });
+
+  it('refuses two handlers for one resource type', () => {
+    const config = testConfig({ handlers: { vm: { plugin: 'vm' }, vm2: { plugin: 'vm' } } });
+    expect(() => HandlerRegistry.fromConfig(config, BUILTIN_PLUGINS)).toThrow(
+      /`handlers.vm2.resource_types`: 'VM' is already served by `handlers.vm`/,
+    );
+  });
+
+  it('resolves types and lists the known ones for an unknown type', () => {
+    const registry = HandlerRegistry.fromConfig(testConfig(), BUILTIN_PLUGINS);
+    expect(registry.resolve('VM').name).toBe('vm');
+    expect(() => registry.resolve('Quantum')).toThrow("no handler for resource type 'Quantum'; known types: VM");
+  });
+});

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { AvroCodec, SchemaCatalog, type SliverEvent } from '../../../src/codec/index.js';
+import { Executor } from '../../../src/dispatch/executor.js';
+import { BUILTIN_PLUGINS, HandlerRegistry } from '../../../src/handlers/index.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { testConfig } from '../../helpers/config.js';
+import { vmEvent } from '../../helpers/events.js';
+import { fakeRunner, untilAborted } from '../../helpers/fake-runner.js';
+
+const catalog = SchemaCatalog.load();
+const codec = new AvroCodec(catalog);
+const logger = silentLogger();
+
+function event(overrides: Record<string, unknown> = {}): SliverEvent {
+  return codec.complete<'event'>(catalog.current('event'), vmEvent(overrides as never));
+}
+
+function executor(runner = fakeRunner(), extra: Record<string, Record<string, unknown>> = {}) {
+  const registry = HandlerRegistry.fromConfig(testConfig(extra), BUILTIN_PLUGINS);
+  return new Executor({ registry, runner, killGraceMs: 100 });
+}
+
+describe('Executor', () => {
+  it('runs the VM create playbook with the event as extra vars and reports the management IP', async () => {
+    const runner = fakeRunner(() => ({
+      data: { vm: { instance_name: 's1-node1', management_ip: '10.20.0.7', worker: 'sim-worker-1' } },
+    }));
+    const result = await executor(runner).execute(event({ sliver_id: 's1' }), { logger, messageKey: 's1' });
+
+    expect(result).toMatchObject({ outcome: 'OK', result_code: 0, sliver_id: 's1', sequence: 1, handler: 'vm' });
+    expect(result.sliver).toMatchObject({ management_ip: '10.20.0.7', instance_name: 's1-node1', observed: 'EXISTS' });
+    expect(result.host_stats).toEqual([expect.objectContaining({ host: 'localhost', ok: 3, changed: 1 })]);
+    expect(runner.calls).toHaveLength(1);
+    expect(runner.calls[0]?.playbook).toMatch(/playbooks\/sim\/vm_create\.yml$/);
+    expect(runner.calls[0]?.extraVars).toMatchObject({
+      sliver_id: 's1',
+      instance_name: 's1-node1',
+      worker: 'sim-worker-1',
+      flavor: { core: 2, ram: 8, disk: 10 },
+      ssh_keys: ['ssh-ed25519 AAAAC3Nza test'],
+    });
+  });
+
+  it('answers an unknown resource type REJECTED, naming the known types, without running anything', async () => {
+    const runner = fakeRunner();
+    const result = await executor(runner).execute(event({ resource_type: 'Quantum' }), { logger });
+    expect(result).toMatchObject({ outcome: 'REJECTED', result_code: -2, error_code: 'UNKNOWN_RESOURCE_TYPE' });
+    expect(result.message).toContain('known types: VM');
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('rejects a create that breaks the reference rules before any playbook runs', async () => {
+    const runner = fakeRunner();
+    const noWorker = event({ node_sliver: { name: 'n', image: 'default_rocky_9', capacities: { core: 1, ram: 1, disk: 1 } } });
+    const tooBig = event({ node_sliver: { name: 'n', worker: 'w', image: 'default_rocky_9', capacities: { core: 999, ram: 1, disk: 1 } } });
+    const e = executor(runner, { handlers: { vm: { runtime: { max_flavor: { core: 64, ram: 384, disk: 4000 } } } } });
+    expect((await e.execute(noWorker, { logger })).message).toContain('node_sliver.worker');
+    expect((await e.execute(tooBig, { logger })).message).toContain('core 999 > 64');
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('rejects a message whose key is not its sliver id', async () => {
+    const result = await executor().execute(event({ sliver_id: 's1' }), { logger, messageKey: 'other' });
+    expect(result).toMatchObject({ outcome: 'REJECTED' });
+    expect(result.message).toContain("message key 'other' differs from sliver_id 's1'");
+  });
+
+  it('rejects an operation the handler does not implement, listing what it supports', async () => {
+    const result = await executor().execute(event({ operation: 'PROBE' }), { logger });
+    expect(result.outcome).toBe('REJECTED');
+    expect(result.message).toContain('supported: REDEEM, CLOSE');
+  });
+
+  it('reports a failed playbook as FAILED with the step that failed', async () => {
+    const runner = fakeRunner(() => ({
+      outcome: 'failed',
+      exitCode: 2,
+      failedTask: { host: 'localhost', task: 'boot', status: 'failed', msg: 'worker is full', result: {}, ignoreErrors: false },
+    }));
+    const result = await executor(runner).execute(event(), { logger });
+    expect(result).toMatchObject({ outcome: 'FAILED', result_code: -1, error_code: 'PLAYBOOK_FAILED', failed_step: 'vm_create.yml: boot' });
+    expect(result.message).toContain('worker is full');
+  });
+
+  it('kills a run that outlives the operation timeout and answers TIMED_OUT', async () => {
+    const runner = fakeRunner((req) => untilAborted(req.signal));
+    const result = await executor(runner, { handlers: { vm: { timeouts: { REDEEM: '50ms' } } } }).execute(event(), { logger });
+    expect(result.outcome).toBe('TIMED_OUT');
+    expect(result.result_code).toBe(-3);
+    expect(runner.calls[0]?.signal?.aborted).toBe(true);
+  });
+
+  it('answers CANCELLED when the caller cancels', async () => {
+    const controller = new AbortController();
+    const runner = fakeRunner((req) => untilAborted(req.signal));
+    const pending = executor(runner).execute(event(), { logger, signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    expect((await pending).outcome).toBe('CANCELLED');
+  });
+
+  it('turns an exception inside the runner into a FAILED result instead of throwing', async () => {
+    const runner = fakeRunner(() => {
+      throw new Error('spawn ansible-playbook ENOENT');
+    });
+    const result = await executor(runner).execute(event(), { logger });
+    expect(result).toMatchObject({ outcome: 'FAILED', error_code: 'EXCEPTION' });
+    expect(result.message).toContain('ENOENT');
+  });
+});

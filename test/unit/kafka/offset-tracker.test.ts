@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { OffsetTracker } from '../../../src/kafka/offset-tracker.js';
+
+describe('OffsetTracker', () => {
+  it('commits only up to the lowest offset still in flight', () => {
+    const t = new OffsetTracker();
+    for (const o of [10n, 11n, 12n]) t.begin('ev', 0, o);
+    expect(t.complete('ev', 0, 12n)).toBeNull(); // 10 and 11 still running
+    expect(t.complete('ev', 0, 11n)).toBeNull();
+    expect(t.complete('ev', 0, 10n)).toBe(13n); // all done: next offset to read
+  });
+
+  it('advances step by step and never moves backwards', () => {
+    const t = new OffsetTracker();
+    t.begin('ev', 0, 0n);
+    t.begin('ev', 0, 1n);
+    expect(t.complete('ev', 0, 0n)).toBe(1n);
+    t.begin('ev', 0, 2n);
+    expect(t.complete('ev', 0, 2n)).toBeNull(); // 1 still in flight: committable stays 1
+    expect(t.complete('ev', 0, 1n)).toBe(3n);
+    expect(t.complete('ev', 0, 1n)).toBeNull(); // duplicate completion changes nothing
+  });
+
+  it('keeps partitions apart and lists what to commit on shutdown', () => {
+    const t = new OffsetTracker();
+    t.begin('ev', 0, 5n);
+    t.begin('ev', 1, 7n);
+    expect(t.complete('ev', 1, 7n)).toBe(8n);
+    expect(t.inFlight('ev', 0)).toBe(1);
+    expect(t.snapshot()).toEqual([
+      { topic: 'ev', partition: 0, offset: 5n },
+      { topic: 'ev', partition: 1, offset: 8n },
+    ]);
+  });
+});
