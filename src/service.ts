@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { createPlaybookRunner, locateAnsiblePlaybook } from './ansible/index.js';
 import type { PlaybookRunner } from './ansible/types.js';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
@@ -86,7 +86,8 @@ export class Service {
           logger,
         );
       }
-      this.producer = this.kafka.producer({ allowAutoTopicCreation: false });
+      // The Java-compatible murmur2 partitioner: a sliver's events and records land on the same partition number as a Java/Python producer would put them.
+      this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await this.producer.connect();
       this.consumer = this.kafka.consumer({
         groupId: config.kafka.group_id,

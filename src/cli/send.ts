@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Partitioners } from 'kafkajs';
 import { parseAllDocuments } from 'yaml';
 import { AvroCodec, SchemaCatalog } from '../codec/index.js';
 import { ValidationError } from '../errors/index.js';
@@ -38,7 +39,7 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
     timestamp: e.timestamp ?? Date.now(),
   }));
   const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encode('event', e, version) }));
-  const producer = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-send`, logger }).producer();
+  const producer = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-send`, logger }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const topic = opts.topic ?? config.kafka.topics.events;

@@ -1,0 +1,67 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AvroCodec, SchemaCatalog, type SchemaVersion, type SliverResult } from '../../src/codec/index.js';
+import type { ResolvedConfig } from '../../src/config/index.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { Service } from '../../src/service.js';
+import { testConfig } from './config.js';
+import { collectMessages, createTopics, kafkaBrokers, produceRaw, uniqueName, type CollectedMessage } from './kafka.js';
+
+export const catalog = SchemaCatalog.load();
+export const codec = new AvroCodec(catalog);
+
+export interface TestService {
+  service: Service;
+  config: ResolvedConfig;
+  topics: { events: string; replies: string; dead_letter: string };
+  stateDir: string;
+  /** Publish events as the AM would (single-object Avro keyed by sliver_id). */
+  send(...events: Record<string, unknown>[]): Promise<void>;
+  /** Publish with an older event schema version. */
+  sendWith(version: SchemaVersion, event: Record<string, unknown>): Promise<void>;
+  /** Read `count` results from the reply topic (from its beginning) and decode them. */
+  replies(count: number, timeoutMs?: number): Promise<SliverResult[]>;
+  deadLetters(count: number): Promise<CollectedMessage[]>;
+  /** The sim substrate's record of a VM, or undefined when it does not exist. */
+  vm(instanceName: string): Record<string, unknown> | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Service on the test broker with its own topics, group and sim
+ * substrate directory, running real ansible-playbook. AMH_TEST_LOG=debug shows its log.
+ */
+export async function startTestService(extra: Record<string, Record<string, unknown>> = {}, partitions = 1): Promise<TestService> {
+  const topics = { events: uniqueName('events'), replies: uniqueName('replies'), dead_letter: uniqueName('dlq') };
+  await createTopics(Object.values(topics), partitions);
+  const config = testConfig({
+    kafka: { brokers: kafkaBrokers(), group_id: uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
+    ...extra,
+  });
+  const stateDir = (config.handlers.vm as { substrate: { state_dir: string } }).substrate.state_dir;
+  const level = process.env.AMH_TEST_LOG;
+  const service = new Service({ config, logger: level ? createLogger({ level, destination: 2 }) : silentLogger() });
+  await service.start();
+  const encode = (e: Record<string, unknown>, version?: SchemaVersion) => ({
+    key: String(e.sliver_id),
+    value: codec.encode('event', e, version),
+  });
+  return {
+    service,
+    config,
+    topics,
+    stateDir,
+    send: (...events) => produceRaw(topics.events, events.map((e) => encode(e))),
+    sendWith: (version, event) => produceRaw(topics.events, [encode(event, version)]),
+    replies: async (count, timeoutMs = 90_000) => {
+      const messages = await collectMessages(topics.replies, { count, timeoutMs });
+      return Promise.all(messages.map(async (m) => (await codec.decode('result', m.value)).value));
+    },
+    deadLetters: (count) => collectMessages(topics.dead_letter, { count }),
+    vm: (instanceName) => {
+      const file = join(stateDir, 'vms', `${instanceName}.json`);
+      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined;
+    },
+    stop: () => service.stop(),
+  };
+}
