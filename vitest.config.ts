@@ -19,8 +19,9 @@ export default defineConfig({
           globalSetup: ['test/helpers/ansible-global-setup.ts', 'test/helpers/kafka-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // Tests share one broker and one machine of 2 cores; keep files sequential.
-          fileParallelism: false,
+          // Tests share one broker and one machine of 2 cores: one worker runs the files one after another.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AvroCodec, SchemaCatalog, type SchemaVersion, type SliverResult } from '../../src/codec/index.js';
 import type { ResolvedConfig } from '../../src/config/index.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import type { VmSettings } from '../../src/handlers/vm/settings.js';
 import { Service } from '../../src/service.js';
 import { testConfig } from './config.js';
 import { collectMessages, createTopics, kafkaBrokers, produceRaw, uniqueName, type CollectedMessage } from './kafka.js';
@@ -38,9 +39,9 @@ export async function startTestService(extra: Record<string, Record<string, unkn
     kafka: { brokers: kafkaBrokers(), group_id: uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
     ...extra,
   });
-  const stateDir = (config.handlers.vm as { substrate: { state_dir: string } }).substrate.state_dir;
   const level = process.env.AMH_TEST_LOG;
   const service = new Service({ config, logger: level ? createLogger({ level, destination: 2 }) : silentLogger() });
+  const stateDir = (service.registry.resolve('VM').settings as VmSettings).substrate.state_dir;
   await service.start();
   const encode = (e: Record<string, unknown>, version?: SchemaVersion) => ({
     key: String(e.sliver_id),
