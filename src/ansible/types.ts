@@ -55,11 +55,15 @@ export interface PlaybookRunResult {
   stats: HostStats[];
   /** Custom stats set by the playbook with `set_stats` (aggregated over hosts). */
   data: Record<string, unknown>;
+  /** Custom stats set with `set_stats: per_host: true`, by host (absent when none). */
+  hostData?: Record<string, Record<string, unknown>>;
   /** The first failed or unreachable task that was not ignored. */
   failedTask?: TaskResult;
   durationMs: number;
   /** Last lines of stderr, for error messages. */
   stderrTail: string;
+  /** The run directory, when the runner was told to keep it (debugging). */
+  runDir?: string;
 }
 
 /** The seam between handlers and ansible-playbook: faked in unit tests. */

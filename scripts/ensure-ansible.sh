@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Make sure an ansible-playbook is available for the playbook runner and print
+# its path as the LAST line of stdout (everything else goes to stderr, so
+# callers can simply take the last line).
+#
+# Order, first that works wins (idempotent: a second run is a cheap check):
+#   1. $AMH_ANSIBLE_PLAYBOOK, if set and executable;
+#   2. <repo>/.venv/bin/ansible-playbook at the version pinned in
+#      requirements-ansible.txt;
+#   3. create/repair <repo>/.venv with a Python >= 3.11 (ansible-core 2.18
+#      refuses older controllers) and pip install the pin;
+#   4. as root only: Debian's ansible-core (apt-get install -y ansible-core,
+#      2.14 on Debian 12), i.e. /usr/bin/ansible-playbook.
+#
+# Non-interactive (CI=true, no stdin). Optional: AMH_PYTHON=/path/to/python3
+# to choose the interpreter for the venv.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REQ="$REPO/requirements-ansible.txt"
+VENV="$REPO/.venv"
+PIN="$(sed -n 's/^ansible-core==\([0-9.]*\).*/\1/p' "$REQ" | head -n1)"
+
+log() { printf 'ensure-ansible: %s\n' "$*" >&2; }
+done_with() { log "using $1"; printf '%s\n' "$1"; exit 0; }
+
+[ -n "$PIN" ] || { log "no ansible-core==X.Y.Z pin in $REQ"; exit 1; }
+
+# 1. An explicit choice wins; a wrong one is reported, not silently ignored.
+if [ -n "${AMH_ANSIBLE_PLAYBOOK:-}" ]; then
+  if [ -x "$AMH_ANSIBLE_PLAYBOOK" ]; then done_with "$AMH_ANSIBLE_PLAYBOOK"; fi
+  log "AMH_ANSIBLE_PLAYBOOK=$AMH_ANSIBLE_PLAYBOOK is not executable; falling back"
+fi
+
+# Serialise concurrent setups (parallel CI jobs, vitest + a dev shell) on the
+# script file itself, so no lock file has to live in the tree.
+if command -v flock >/dev/null 2>&1; then
+  exec 9<"${BASH_SOURCE[0]}"
+  flock 9
+fi
+
+venv_version() {
+  # Importing ansible.release is ~50 ms; `ansible-playbook --version` is ~1 s.
+  [ -x "$VENV/bin/ansible-playbook" ] && [ -x "$VENV/bin/python" ] &&
+    "$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)' 2>/dev/null
+}
+
+# 2. Already set up?
+if [ "$(venv_version || true)" = "$PIN" ]; then done_with "$VENV/bin/ansible-playbook"; fi
+
+# 3. Build the venv. ansible-core 2.18 needs Python >= 3.11 on the controller.
+python_ok() {
+  "$1" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1
+}
+find_python() {
+  local c
+  for c in ${AMH_PYTHON:-} python3 python3.13 python3.12 python3.11 /usr/bin/python3; do
+    if command -v "$c" >/dev/null 2>&1 && python_ok "$c"; then command -v "$c"; return 0; fi
+  done
+  return 1
+}
+
+install_venv() {
+  local py
+  if ! py="$(find_python)"; then
+    log "no Python >= 3.11 with the venv module found (ansible-core $PIN requires it on the controller)"
+    return 1
+  fi
+  # A venv whose interpreter vanished (pyenv version removed) cannot be repaired in place.
+  if [ -e "$VENV" ] && ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+    log "removing broken $VENV"; rm -rf "$VENV"
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV with $py ($("$py" -V 2>&1))"
+    "$py" -m venv "$VENV" >&2 || { rm -rf "$VENV"; return 1; }
+  fi
+  log "installing ansible-core==$PIN into $VENV"
+  PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    "$VENV/bin/python" -m pip install --quiet -r "$REQ" </dev/null >&2 || return 1
+  [ "$(venv_version || true)" = "$PIN" ]
+}
+
+if install_venv; then done_with "$VENV/bin/ansible-playbook"; fi
+log "could not set up $VENV"
+
+# 4. Last resort: the distribution's ansible-core (older; the JSON callback supports 2.14).
+if [ -x /usr/bin/ansible-playbook ]; then
+  log "WARNING: falling back to the existing /usr/bin/ansible-playbook (not the pinned $PIN)"
+  done_with /usr/bin/ansible-playbook
+fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "WARNING: installing Debian's ansible-core with apt-get (not the pinned $PIN)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q ansible-core </dev/null >&2 ||
+    { apt-get update -q </dev/null >&2 && apt-get install -y -q ansible-core </dev/null >&2; } ||
+    { log "apt-get install ansible-core failed"; exit 1; }
+  [ -x /usr/bin/ansible-playbook ] && done_with /usr/bin/ansible-playbook
+fi
+
+log "no usable ansible-playbook: install Python >= 3.11 (with venv and pip) and rerun, or set AMH_ANSIBLE_PLAYBOOK"
+exit 1

@@ -1,0 +1,13 @@
+export type {
+  HostStats,
+  PlaybookOutcome,
+  PlaybookRunner,
+  PlaybookRunRequest,
+  PlaybookRunResult,
+  TaskResult,
+  TaskStatus,
+} from './types.js';
+export { AnsibleEventParser, findFailedTask, parseEventLine, type AnsibleEvent } from './events.js';
+export { classifyOutcome } from './outcome.js';
+export { locateAnsiblePlaybook } from './locate.js';
+export { createPlaybookRunner, type PlaybookRunnerOptions } from './runner.js';

@@ -1,0 +1,138 @@
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { playbooksDir } from '../paths.js';
+import { AnsibleEventParser, findFailedTask } from './events.js';
+import { ansiblePython } from './interpreter.js';
+import { classifyOutcome, type StopReason } from './outcome.js';
+import { signalGroup, trackGroup, waitGroupGone } from './process-group.js';
+import { prepareRun } from './run-dir.js';
+import type { PlaybookRunner, PlaybookRunRequest, PlaybookRunResult } from './types.js';
+
+export interface PlaybookRunnerOptions {
+  /** Path of ansible-playbook (see locateAnsiblePlaybook). */
+  ansiblePlaybook: string;
+  /** Parent of the per-run directories (created if missing). */
+  workDir: string;
+  /** Keep run directories for debugging; their path is in the result. */
+  keepRunDirs?: boolean;
+  /** SIGTERM-to-SIGKILL grace when the request sets none. Default 5000. */
+  defaultKillGraceMs?: number;
+  logger?: Logger;
+  /** Where callback_plugins/, library/ and module_utils/ live. Default `<repo>/playbooks`. */
+  playbooksDir?: string;
+}
+
+const STDERR_TAIL = 8 * 1024;
+/** After the final SIGKILL, how long to wait for the group to disappear. */
+const REAP_WAIT_MS = 2000;
+
+export function createPlaybookRunner(options: PlaybookRunnerOptions): PlaybookRunner {
+  return (request) => runPlaybook(options, request);
+}
+
+async function runPlaybook(options: PlaybookRunnerOptions, request: PlaybookRunRequest): Promise<PlaybookRunResult> {
+  const started = Date.now();
+  const playbook = resolve(request.playbook);
+  const logger = request.logger ?? options.logger ?? silentLogger();
+  const empty = { playbook, exitCode: null, tasks: [], stats: [], data: {}, stderrTail: '' };
+  if (request.signal?.aborted) return { ...empty, outcome: 'cancelled', durationMs: 0 };
+
+  const run = await prepareRun(
+    { ...request, playbook },
+    {
+      workDir: options.workDir,
+      playbooksDir: options.playbooksDir ?? playbooksDir(),
+      python: await ansiblePython(options.ansiblePlaybook),
+    },
+  );
+  try {
+    const result = await execute(options, request, run.args, run.env, run.dir, logger);
+    const durationMs = Date.now() - started;
+    logger.debug(
+      { playbook, outcome: result.outcome, exitCode: result.exitCode, durationMs, runDir: run.dir },
+      'playbook run finished',
+    );
+    return { ...result, playbook, durationMs, ...(options.keepRunDirs ? { runDir: run.dir } : {}) };
+  } finally {
+    if (!options.keepRunDirs) await rm(run.dir, { recursive: true, force: true });
+  }
+}
+
+type Executed = Omit<PlaybookRunResult, 'playbook' | 'durationMs'>;
+
+async function execute(
+  options: PlaybookRunnerOptions,
+  request: PlaybookRunRequest,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  logger: Logger,
+): Promise<Executed> {
+  const parser = new AnsibleEventParser((event) => {
+    if (event.event === 'runner_on_failed' || event.event === 'runner_on_unreachable') {
+      logger.debug({ task: event.task, host: event.host, msg: event.msg }, `ansible ${event.event}`);
+    }
+  });
+  let stderrTail = '';
+  // detached: the child leads a new process group, so a kill reaches every
+  // worker and module process; our own cwd keeps stray ansible.cfg files out.
+  const child = execa(options.ansiblePlaybook, args, {
+    cwd,
+    env,
+    extendEnv: true,
+    detached: true,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+  });
+  child.stdout?.on('data', (chunk: Buffer) => parser.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+  });
+
+  const pgid = child.pid;
+  const untrack = pgid === undefined ? () => false : trackGroup(pgid);
+  let exited = false;
+  let stoppedBy: StopReason | undefined;
+  let forceKill: NodeJS.Timeout | undefined;
+  const stop = (reason: StopReason): void => {
+    if (exited || stoppedBy || pgid === undefined) return;
+    stoppedBy = reason;
+    logger.debug({ playbook: request.playbook, reason }, 'stopping ansible-playbook');
+    signalGroup(pgid, 'SIGTERM');
+    const grace = request.killGraceMs ?? options.defaultKillGraceMs ?? 5000;
+    forceKill = setTimeout(() => signalGroup(pgid, 'SIGKILL'), grace);
+  };
+  const onAbort = (): void => stop('abort');
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = request.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), request.timeoutMs);
+
+  const finished = await child;
+  exited = true;
+  clearTimeout(timer);
+  clearTimeout(forceKill);
+  request.signal?.removeEventListener('abort', onAbort);
+  if (stoppedBy && pgid !== undefined) {
+    // The leader is gone; anything left in its group is a straggler.
+    signalGroup(pgid, 'SIGKILL');
+    await waitGroupGone(pgid, REAP_WAIT_MS);
+  }
+  untrack();
+  parser.end();
+
+  if (finished.failed && finished.exitCode === undefined && !stoppedBy && !finished.signal) {
+    // Could not start at all (ENOENT, EACCES): there is no stderr, say why.
+    stderrTail = `${stderrTail}${finished.message}`.slice(-STDERR_TAIL);
+  }
+  if (parser.noise.length > 0) logger.debug({ lines: parser.noise }, 'ansible-playbook stdout lines that are not events');
+
+  const exitCode = finished.exitCode ?? null;
+  const outcome = classifyOutcome(exitCode, parser.stats, stoppedBy);
+  const result: Executed = { outcome, exitCode, tasks: parser.tasks, stats: parser.stats, data: parser.data, stderrTail };
+  if (Object.keys(parser.hostData).length > 0) result.hostData = parser.hostData;
+  const failedTask = outcome === 'ok' ? undefined : findFailedTask(parser.tasks, parser.stats);
+  if (failedTask) result.failedTask = failedTask;
+  return result;
+}
