@@ -107,6 +107,7 @@ async function execute(
   };
   const onAbort = (): void => stop('abort');
   request.signal?.addEventListener('abort', onAbort, { once: true });
+  if (request.signal?.aborted) stop('abort'); // aborted while the run directory was being prepared
   const timer = request.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), request.timeoutMs);
 
   const finished = await child;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ansiblePlaybook, processesWith, testRunner, waitFor } from '../helpers/ansible.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/playbooks');
@@ -14,7 +14,8 @@ function uniqueMarker(): string {
 
 describe('ansible runner (real ansible-playbook)', () => {
   it('gets AMH_ANSIBLE_PLAYBOOK from the global setup', () => {
-    expect(process.env.AMH_ANSIBLE_PLAYBOOK).toBeTruthy();
+    // The worker's environment carries exactly what the setup found (not merely something).
+    expect(process.env.AMH_ANSIBLE_PLAYBOOK).toBe(inject('ansiblePlaybook'));
     expect(existsSync(ansiblePlaybook())).toBe(true);
   });
 
@@ -70,6 +71,17 @@ describe('ansible runner (real ansible-playbook)', () => {
     expect(result.tasks.find((t) => t.task === 'tolerated')).toMatchObject({ status: 'failed', ignoreErrors: true });
     expect(result.stats[0]).toMatchObject({ failures: 1, rescued: 1, ignored: 1 });
     expect(result.tasks.some((t) => t.task === 'never')).toBe(false);
+  });
+
+  it('cuts chatty results so no event exceeds 64 KiB, keeping the start of stdout', async () => {
+    const { runner } = await testRunner();
+    const result = await runner({ playbook: fixture('big-output.yml'), extraVars: {} });
+    expect(result.outcome, result.stderrTail).toBe('ok');
+    const [chatty, many] = result.tasks;
+    expect(JSON.stringify(chatty!.result).length).toBeLessThan(64 * 1024);
+    expect(String(chatty!.result.stdout)).toMatch(/^x{1000}.*\[\d+ chars truncated\]/s);
+    expect(chatty!.result).not.toHaveProperty('stdout_lines');
+    expect(JSON.stringify(many!.result).length).toBeLessThan(64 * 1024);
   });
 
   it('maps a playbook that cannot be parsed (exit 4, no host ran) to error with the stderr tail', async () => {
