@@ -123,9 +123,10 @@ async function execute(
   untrack();
   parser.end();
 
-  if (finished.failed && finished.exitCode === undefined && !stoppedBy && !finished.signal) {
-    // Could not start at all (ENOENT, EACCES): there is no stderr, say why.
-    stderrTail = `${stderrTail}${finished.message}`.slice(-STDERR_TAIL);
+  if (finished.exitCode === undefined && !stoppedBy) {
+    // Could not start (ENOENT, EACCES) or killed by someone else (OOM killer):
+    // stderr does not say so, execa's message does.
+    stderrTail = `${stderrTail}${stderrTail ? '\n' : ''}${finished.message}`.slice(-STDERR_TAIL);
   }
   if (parser.noise.length > 0) logger.debug({ lines: parser.noise }, 'ansible-playbook stdout lines that are not events');
 

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlaybookRunResult } from '../../src/ansible/types.js';
 import { playbooksDir } from '../../src/paths.js';
 import { testRunner } from '../helpers/ansible.js';
@@ -13,6 +13,9 @@ const DELETE = playbooksDir('sim', 'vm_delete.yml');
 let stateDir: string;
 beforeEach(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'amh-sim-'));
+});
+afterEach(async () => {
+  await rm(stateDir, { recursive: true, force: true });
 });
 
 /** The extra vars the VM handler sends, with overrides. */
