@@ -15,9 +15,11 @@ export const operationTimeouts = z
     MODIFY: duration.optional(),
     PROBE: duration.optional(),
     POA: duration.optional(),
+    /** Limit for each cleanup playbook run after a failure, timeout or cancellation. */
+    cleanup: duration.default(10 * 60_000),
   })
   .strict()
-  .default({ default: 15 * 60_000 });
+  .prefault({});
 
 export const handlerEntry = z
   .object({

@@ -54,18 +54,17 @@ export class Executor {
       const timeoutMs = HandlerRegistry.timeoutFor(handler, event.operation);
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      const steps = { runner: this.options.runner, logger: opts.logger, killGraceMs: this.options.killGraceMs, stats };
+      const cleanupMs = handler.timeouts.cleanup;
       const outcome = await fn(event, {
         signal,
         logger: opts.logger,
         config: handler.settings,
-        runPlaybook: stepRunner({
-          runner: this.options.runner,
-          signal,
-          timedOut: () => timeout.aborted,
-          logger: opts.logger,
-          killGraceMs: this.options.killGraceMs,
-          stats,
-        }),
+        runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.aborted }),
+        runCleanup: (playbook, vars) => {
+          const limit = AbortSignal.timeout(cleanupMs);
+          return stepRunner({ ...steps, signal: limit, timedOut: () => limit.aborted })(playbook, vars);
+        },
       });
       // A handler that ignored its signal still must not report success late.
       if (signal.aborted) throw timeout.aborted ? new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined) : new CancelledError('cancelled', undefined);

@@ -13,6 +13,12 @@ export interface HandlerContext<Settings> {
   /** Child logger carrying eventId, sliverId, resourceType, operation, topic, partition, offset. */
   logger: Logger;
   runPlaybook: RunPlaybook;
+  /**
+   * For undoing partial work after a failure, a timeout or a cancellation:
+   * not bound to `signal` (which may have fired already) but to its own
+   * limit, `timeouts.cleanup` of the handler, counted from each call.
+   */
+  runCleanup: RunPlaybook;
   /** The handler's resolved settings (validated by `settingsSchema` at start-up). */
   config: Settings;
 }
