@@ -1,4 +1,4 @@
 export { loadConfig, DEFAULT_CONFIG_PATH, type LoadOptions, type ResolvedConfig } from './load.js';
-export { configSchema, type HandlerEntry, type OperationTimeouts, type ParsedConfig, type RawConfig } from './schema.js';
+export { configSchema, type HandlerEntry, type OperationTimeouts, type RetryPolicy, type ParsedConfig, type RawConfig } from './schema.js';
 export { duration, parseDuration } from './duration.js';
 export { formatIssues, parseOrThrow } from './issues.js';

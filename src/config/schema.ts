@@ -21,6 +21,17 @@ export const operationTimeouts = z
   .strict()
   .prefault({});
 
+export const retryPolicy = z
+  .object({
+    /** Total attempts for failures classified transient (unreachable host, a step marked retriable); 1 = no retry. */
+    attempts: z.number().int().min(1).default(3),
+    /** First backoff delay; doubles per attempt up to `backoff_max`. */
+    backoff_initial: duration.default(1_000),
+    backoff_max: duration.default(30_000),
+  })
+  .strict()
+  .prefault({});
+
 export const handlerEntry = z
   .object({
     /** Built-in plugin that implements this handler (`vm`, ...). Defaults to the entry's name. */
@@ -29,6 +40,8 @@ export const handlerEntry = z
     resource_types: z.array(z.string().min(1)).optional(),
     /** Per-operation timeouts; on expiry the playbook's process group is killed. */
     timeouts: operationTimeouts,
+    /** Retries in place (the sliver's later events wait), only for transient failures. */
+    retry: retryPolicy,
   })
   // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
   .loose();
@@ -102,3 +115,4 @@ export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type HandlerEntry = z.output<typeof handlerEntry>;
 export type OperationTimeouts = z.output<typeof operationTimeouts>;
+export type RetryPolicy = z.output<typeof retryPolicy>;

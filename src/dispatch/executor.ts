@@ -1,11 +1,19 @@
 import type { HostStats, PlaybookRunner } from '../ansible/types.js';
 import type { Outcome, SliverEvent, SliverResult } from '../codec/types.js';
-import { AmhError, CancelledError, OperationTimeoutError, PlaybookError, ValidationError, errorMessage } from '../errors/index.js';
+import {
+  AmhError,
+  CancelledError,
+  OperationTimeoutError,
+  PlaybookError,
+  ValidationError,
+  errorMessage,
+} from '../errors/index.js';
 import { HandlerRegistry, type RegisteredHandler } from '../handlers/registry.js';
-import { OPERATION_FUNCTION } from '../handlers/types.js';
+import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildResult } from '../results/builder.js';
 import { stepRunner } from './playbook-step.js';
+import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';
 
 export interface ExecutorOptions {
@@ -17,7 +25,7 @@ export interface ExecutorOptions {
 
 export interface ExecuteOptions {
   logger: Logger;
-  /** Cancels the operation (shutdown, superseded); the result is CANCELLED. */
+  /** Cancels the operation (shutdown, superseded by a CLOSE); the result is CANCELLED with the abort reason. */
   signal?: AbortSignal;
   /** The Kafka message key, checked against sliver_id. */
   messageKey?: string | null;
@@ -26,6 +34,8 @@ export interface ExecuteOptions {
 /**
  * Runs one event through its handler and always returns a result: nothing
  * thrown inside a handler escapes, every failure becomes an outcome.
+ * Transient failures are retried in place with exponential backoff, inside
+ * the operation's timeout, so the sliver's later events keep their order.
  */
 export class Executor {
   private readonly now: () => number;
@@ -38,61 +48,85 @@ export class Executor {
     const startedAt = this.now();
     const stats = new Map<string, HostStats>();
     let handler: RegisteredHandler | undefined;
+    let attempts = 0;
+    const finish = (outcome: Outcome, fields: { message: string; err?: unknown; result?: HandlerOutcome }) =>
+      buildResult(event, {
+        outcome,
+        message: fields.message,
+        errorCode: fields.err === undefined ? null : fields.err instanceof AmhError ? fields.err.code : 'EXCEPTION',
+        failedStep: fields.err instanceof PlaybookError ? (fields.err.step ?? null) : null,
+        sliver: fields.result?.sliver ?? null,
+        poa: fields.result?.poa ?? null,
+        hostStats: [...stats.values()],
+        startedAt,
+        finishedAt: this.now(),
+        attempts: Math.max(attempts, 1),
+        handler: handler?.name ?? '',
+      });
     try {
       handler = this.options.registry.resolve(event.resource_type);
-      validateEvent(event, opts.messageKey ?? null);
-      const fn = handler.plugin[OPERATION_FUNCTION[event.operation]];
-      if (!fn) {
-        const supported = (Object.keys(OPERATION_FUNCTION) as (keyof typeof OPERATION_FUNCTION)[])
-          .filter((op) => HandlerRegistry.supports(handler as RegisteredHandler, op));
-        throw new ValidationError(
-          `handler '${handler.name}' does not support ${event.operation} of ${event.resource_type}; supported: ${supported.join(', ')}`,
-        );
-      }
-      handler.plugin.validate?.(event, handler.settings);
-
+      const fn = this.prepare(event, handler, opts);
       const timeoutMs = HandlerRegistry.timeoutFor(handler, event.operation);
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      const aborted = (): PlaybookError | null => {
+        if (!signal.aborted) return null;
+        if (timeout.aborted) return new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined);
+        return new CancelledError(`cancelled: ${errorMessage(opts.signal?.reason ?? 'aborted')}`, undefined);
+      };
       const steps = { runner: this.options.runner, logger: opts.logger, killGraceMs: this.options.killGraceMs, stats };
-      const cleanupMs = handler.timeouts.cleanup;
-      const outcome = await fn(event, {
-        signal,
-        logger: opts.logger,
-        config: handler.settings,
-        runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.aborted }),
-        runCleanup: (playbook, vars) => {
-          const limit = AbortSignal.timeout(cleanupMs);
-          return stepRunner({ ...steps, signal: limit, timedOut: () => limit.aborted })(playbook, vars);
-        },
-      });
-      // A handler that ignored its signal still must not report success late.
-      if (signal.aborted) throw timeout.aborted ? new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined) : new CancelledError('cancelled', undefined);
-      return buildResult(event, {
-        outcome: 'OK',
-        message: outcome.message ?? `${event.operation} of ${event.resource_type} done`,
-        sliver: outcome.sliver ?? null,
-        poa: outcome.poa ?? null,
-        hostStats: [...stats.values()],
-        startedAt,
-        finishedAt: this.now(),
-        handler: handler.name,
-      });
+      const { cleanup } = handler.timeouts;
+      const { retry } = handler;
+      for (;;) {
+        attempts++;
+        try {
+          const result = await fn(event, {
+            signal,
+            logger: opts.logger,
+            config: handler.settings,
+            runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.aborted }),
+            runCleanup: (playbook, vars) => {
+              const limit = AbortSignal.timeout(cleanup);
+              return stepRunner({ ...steps, signal: limit, timedOut: () => limit.aborted })(playbook, vars);
+            },
+          });
+          // A handler that ignored its signal still must not report success late.
+          const late = aborted();
+          if (late) throw late;
+          return finish('OK', { message: result.message ?? `${event.operation} of ${event.resource_type} done`, result });
+        } catch (err) {
+          if (err instanceof CancelledError && !timeout.aborted && opts.signal?.aborted) {
+            throw new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
+          }
+          if (!shouldRetry(err, attempts, retry) || signal.aborted) throw err;
+          const delayMs = backoffDelay(retry, attempts);
+          opts.logger.warn({ err, attempt: attempts, delayMs }, `transient failure; retrying in ${delayMs} ms`);
+          await sleep(delayMs, signal);
+          const stop = aborted();
+          if (stop) throw stop;
+        }
+      }
     } catch (err) {
       const outcome = outcomeOf(err);
-      const level = outcome === 'REJECTED' ? 'warn' : 'error';
-      opts.logger[level]({ err, outcome }, `${event.operation} ${outcome}: ${errorMessage(err)}`);
-      return buildResult(event, {
-        outcome,
-        message: errorMessage(err),
-        errorCode: err instanceof AmhError ? err.code : 'EXCEPTION',
-        failedStep: err instanceof PlaybookError ? (err.step ?? null) : null,
-        hostStats: [...stats.values()],
-        startedAt,
-        finishedAt: this.now(),
-        handler: handler?.name ?? '',
-      });
+      opts.logger[outcome === 'REJECTED' ? 'warn' : 'error']({ err, outcome, attempts }, `${event.operation} ${outcome}: ${errorMessage(err)}`);
+      return finish(outcome, { message: errorMessage(err), err });
     }
+  }
+
+  /** The handler function for the event, after every check that needs no playbook. */
+  private prepare(event: SliverEvent, handler: RegisteredHandler, opts: ExecuteOptions): HandlerFunction<unknown> {
+    validateEvent(event, opts.messageKey ?? null);
+    const fn = handler.plugin[OPERATION_FUNCTION[event.operation]];
+    if (!fn) {
+      const supported = (Object.keys(OPERATION_FUNCTION) as (keyof typeof OPERATION_FUNCTION)[]).filter((op) =>
+        HandlerRegistry.supports(handler, op),
+      );
+      throw new ValidationError(
+        `handler '${handler.name}' does not support ${event.operation} of ${event.resource_type}; supported: ${supported.join(', ')}`,
+      );
+    }
+    handler.plugin.validate?.(event, handler.settings);
+    return fn;
   }
 }
 

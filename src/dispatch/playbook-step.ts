@@ -48,7 +48,8 @@ function errorFor(result: PlaybookRunResult, timedOut: boolean): PlaybookError {
   if (task) {
     const why = task.msg ?? (typeof task.result.stderr === 'string' ? task.result.stderr : 'no message');
     return new PlaybookError(`${step} failed on ${task.host}: ${why}`, step, {
-      retriable: result.outcome === 'unreachable',
+      // Transient: the host was unreachable, or the step itself said so (e.g. a substrate API timeout).
+      retriable: result.outcome === 'unreachable' || task.status === 'unreachable' || task.result.retriable === true,
     });
   }
   const tail = result.stderrTail.trim().split('\n').slice(-3).join(' | ');

@@ -1,4 +1,4 @@
-import type { OperationTimeouts, ResolvedConfig } from '../config/index.js';
+import type { OperationTimeouts, ResolvedConfig, RetryPolicy } from '../config/index.js';
 import { parseOrThrow } from '../config/index.js';
 import type { Operation } from '../codec/types.js';
 import { ConfigError, UnknownResourceTypeError } from '../errors/index.js';
@@ -12,9 +12,10 @@ export interface RegisteredHandler {
   settings: unknown;
   resourceTypes: readonly string[];
   timeouts: OperationTimeouts;
+  retry: RetryPolicy;
 }
 
-const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts']);
+const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry']);
 
 /**
  * Maps resource types to handlers, like the reference's per-type
@@ -50,7 +51,7 @@ export class HandlerRegistry {
       }
       const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !COMMON_KEYS.has(key)));
       const settings = parseOrThrow(plugin.settingsSchema(config.resolvePath), own, config.source, ['handlers', name]);
-      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts };
+      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry };
     });
     return new HandlerRegistry(handlers);
   }

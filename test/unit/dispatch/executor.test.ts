@@ -94,8 +94,10 @@ describe('Executor', () => {
     const controller = new AbortController();
     const runner = fakeRunner((req) => untilAborted(req.signal));
     const pending = executor(runner).execute(event(), { logger, signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
-    expect((await pending).outcome).toBe('CANCELLED');
+    setTimeout(() => controller.abort(new Error('superseded by CLOSE e-2')), 20);
+    const result = await pending;
+    expect(result.outcome).toBe('CANCELLED');
+    expect(result.message).toContain('superseded by CLOSE e-2');
   });
 
   it('turns an exception inside the runner into a FAILED result instead of throwing', async () => {
@@ -105,5 +107,40 @@ describe('Executor', () => {
     const result = await executor(runner).execute(event(), { logger });
     expect(result).toMatchObject({ outcome: 'FAILED', error_code: 'EXCEPTION' });
     expect(result.message).toContain('ENOENT');
+  });
+
+  describe('retries', () => {
+    const fastRetry = { handlers: { vm: { retry: { attempts: 3, backoff_initial: '1ms', backoff_max: '5ms' } } } };
+    const unreachable = { outcome: 'unreachable' as const, exitCode: 4, failedTask: { host: 'w1', task: 'boot', status: 'unreachable' as const, msg: 'ssh: connect timed out', result: {}, ignoreErrors: false } };
+
+    it('retries a transient failure in place and reports the attempts', async () => {
+      let calls = 0;
+      const runner = fakeRunner(() => (++calls < 3 ? unreachable : { data: { vm: { management_ip: '10.20.0.9' } } }));
+      const result = await executor(runner, fastRetry).execute(event(), { logger });
+      expect(result).toMatchObject({ outcome: 'OK', attempts: 3 });
+      expect(runner.calls).toHaveLength(3);
+    });
+
+    it('retries a step that marks itself retriable, and gives up after the configured attempts', async () => {
+      const runner = fakeRunner(() => ({
+        outcome: 'failed',
+        exitCode: 2,
+        failedTask: { host: 'localhost', task: 'boot', status: 'failed', msg: 'substrate API timeout', result: { retriable: true }, ignoreErrors: false },
+      }));
+      const result = await executor(runner, fastRetry).execute(event(), { logger });
+      expect(result).toMatchObject({ outcome: 'FAILED', attempts: 3, failed_step: 'vm_create.yml: boot' });
+      expect(runner.calls).toHaveLength(3);
+    });
+
+    it('does not retry a permanent failure', async () => {
+      const runner = fakeRunner(() => ({
+        outcome: 'failed',
+        exitCode: 2,
+        failedTask: { host: 'localhost', task: 'boot', status: 'failed', msg: 'no capacity', result: {}, ignoreErrors: false },
+      }));
+      const result = await executor(runner, fastRetry).execute(event(), { logger });
+      expect(result).toMatchObject({ outcome: 'FAILED', attempts: 1 });
+      expect(runner.calls).toHaveLength(1);
+    });
   });
 });
