@@ -10,6 +10,16 @@ export type Labels = Record<string, string>;
 export interface SshKey { key: string; comment: string | null }
 export interface Capacities { core: number; ram: number; disk: number }
 
+/** v3: how an L3VPN endpoint reaches the other side (BGP peer or direct gateway). */
+export interface Peering {
+  asn: number | null;
+  ipv4_subnet: string | null;
+  ipv6_subnet: string | null;
+  /** TCP MD5 key of the BGP session: a secret. */
+  bgp_key: string | null;
+  gateway: string | null;
+}
+
 export interface Interface {
   name: string;
   site: string | null;
@@ -22,6 +32,8 @@ export interface Interface {
   ipv6: string | null;
   auto_config: boolean;
   labels: Labels;
+  /** v3; null for events written with v1/v2. */
+  peering: Peering | null;
 }
 
 export interface Component {

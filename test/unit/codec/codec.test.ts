@@ -18,8 +18,8 @@ const codec = new AvroCodec(catalog);
 describe('SchemaCatalog', () => {
   it('knows every event version and reads into the newest', () => {
     const versions = catalog.versions('event').map((v) => v.version);
-    expect(versions).toEqual([1, 2]);
-    expect(catalog.current('event').version).toBe(2);
+    expect(versions).toEqual([1, 2, 3]);
+    expect(catalog.current('event').version).toBe(3);
     expect(catalog.current('result').version).toBe(1);
   });
 });
@@ -32,7 +32,7 @@ describe('AvroCodec', () => {
     expect(bytes.readBigUInt64LE(2)).toBe(catalog.current('event').fingerprint);
 
     const { value, writer } = await codec.decode('event', bytes);
-    expect(writer).toMatchObject({ format: 'single-object', version: 2 });
+    expect(writer).toMatchObject({ format: 'single-object', version: 3 });
     expect(value.sliver_id).toBe('sliver-rt');
     expect(value.node_sliver?.capacities).toEqual({ core: 2, ram: 8, disk: 10 });
     expect(value.node_sliver?.components).toEqual([]);
