@@ -1,19 +1,26 @@
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { createPlaybookRunner, locateAnsiblePlaybook } from './ansible/index.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { createPlaybookRunner, locateAnsiblePlaybook, reapOrphanRuns } from './ansible/index.js';
 import type { PlaybookRunner } from './ansible/types.js';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
 import { Executor } from './dispatch/executor.js';
 import { KeyedLanes } from './dispatch/lanes.js';
+import type { AmhError } from './errors/index.js';
 import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
 import { createKafka } from './kafka/client.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
+import { groupLiveness } from './kafka/group-liveness.js';
+import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { ensureTopics } from './kafka/topics.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
+import { repoRoot } from './paths.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { repoRoot } from './paths.js';
+import { LedgerGuard } from './state/guard.js';
+import { KafkaLedgerStore } from './state/kafka-store.js';
 
 export interface ServiceDeps {
   config: ResolvedConfig;
@@ -22,31 +29,39 @@ export interface ServiceDeps {
   runner?: PlaybookRunner;
   plugins?: readonly AnyHandlerPlugin[];
   catalog?: SchemaCatalog;
+  /** Default: `<host>-<pid>-<random>`; names this process in in-flight marks and its Kafka client id. */
+  instanceId?: string;
 }
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /**
  * The consumer service (`amh run`): Kafka in -> decode -> route -> queue ->
- * handler -> playbook -> reply -> commit. Everything that can be wrong with
- * the configuration fails in the constructor, before any connection is made.
+ * ledger -> handler -> playbook -> reply -> commit. Everything that can be
+ * wrong with the configuration fails in the constructor, before any
+ * connection is made.
  */
 export class Service {
   readonly events = new TypedEmitter<ServiceEvents>();
   readonly registry: HandlerRegistry;
   readonly codec: AvroCodec;
   readonly lanes: KeyedLanes;
+  readonly instanceId: string;
   private readonly kafka: Kafka;
   private readonly runner: PlaybookRunner;
   private readonly cancel = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
+  private admin: Admin | null = null;
+  private store: KafkaLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private stopping: Promise<void> | null = null;
   private _state: ServiceState = 'idle';
+  private ledgerReady: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ServiceDeps) {
     const { config, logger } = deps;
+    this.instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.registry = HandlerRegistry.fromConfig(config, deps.plugins ?? BUILTIN_PLUGINS);
     const registryUrl = config.kafka.schema_registry.url;
     this.codec = new AvroCodec(deps.catalog ?? SchemaCatalog.load(), registryUrl ? new HttpSchemaRegistry(registryUrl) : undefined);
@@ -55,12 +70,13 @@ export class Service {
       deps.runner ??
       createPlaybookRunner({
         ansiblePlaybook: config.runtime.ansible_playbook ?? locateAnsiblePlaybook(repoRoot()),
-        workDir: config.resolvePath(config.runtime.work_dir),
+        workDir: this.workDir,
         keepRunDirs: config.runtime.keep_run_dirs,
         defaultKillGraceMs: config.runtime.kill_grace,
         logger,
       });
-    this.kafka = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger });
+    // The instance id ends the client id: group members are matched on it (groupLiveness).
+    this.kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${this.instanceId}`, logger });
   }
 
   get state(): ServiceState {
@@ -72,49 +88,75 @@ export class Service {
     return this.runnerLoop?.pending ?? 0;
   }
 
+  private get workDir(): string {
+    return this.deps.config.resolvePath(this.deps.config.runtime.work_dir);
+  }
+
   async start(): Promise<void> {
     if (this._state !== 'idle') throw new Error(`cannot start a service that is ${this._state}`);
     this._state = 'starting';
-    const { config, logger } = this.deps;
+    const { config } = this.deps;
+    const logger = this.deps.logger.child({ instance: this.instanceId });
     const { topics } = config.kafka;
     try {
-      if (config.kafka.create_topics) {
-        const spec = { numPartitions: config.kafka.partitions, replicationFactor: config.kafka.replication_factor };
-        await ensureTopics(
-          this.kafka,
-          [topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, ...spec })),
-          logger,
-        );
-      }
-      // The Java-compatible murmur2 partitioner: a sliver's events and records land on the same partition number as a Java/Python producer would put them.
+      if (!this.deps.runner) await reapOrphanRuns(this.workDir, logger);
+      if (config.kafka.create_topics) await this.createTopics(logger);
       this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await this.producer.connect();
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+      this.store = new KafkaLedgerStore({
+        kafka: this.kafka,
+        producer: this.producer,
+        codec: this.codec,
+        topic: topics.state,
+        instanceId: this.instanceId,
+        logger,
+      });
+      await this.store.start();
       this.consumer = this.kafka.consumer({
         groupId: config.kafka.group_id,
         sessionTimeout: config.kafka.session_timeout,
         allowAutoTopicCreation: false,
       });
+      // After every rebalance, read the ledgers up to now before running anything:
+      // the partition's previous owner may have answered events we are about to see again.
+      this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        this.ledgerReady = this.store?.catchUp() ?? Promise.resolve();
+        this.ledgerReady.catch((err: unknown) => logger.error({ err }, 'ledger catch-up failed'));
+      });
+      this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) this.fail(payload.error as AmhError, logger);
+      });
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [topics.events], fromBeginning: config.kafka.from_beginning });
+      const limit = config.consumer.dead_letter_limit;
       this.runnerLoop = new ConsumerRunner({
         consumer: this.consumer,
         topic: topics.events,
         codec: this.codec,
-        executor: new Executor({ registry: this.registry, runner: this.runner, killGraceMs: config.runtime.kill_grace }),
+        guard: new LedgerGuard({
+          executor: new Executor({ registry: this.registry, runner: this.runner, killGraceMs: config.runtime.kill_grace }),
+          store: this.store,
+          codec: this.codec,
+          instanceId: this.instanceId,
+          liveness: groupLiveness(this.admin, config.kafka.group_id),
+          keep: config.consumer.ledger_entries,
+        }),
         lanes: this.lanes,
         replies: new ReplyPublisher(this.producer, this.codec, topics.replies, logger),
         deadLetters: new DeadLetterPublisher(this.producer, topics.dead_letter, logger),
+        deadLetterLimit: new SlidingWindowLimit(limit.max, limit.window),
         maxQueued: config.consumer.max_queued,
         logger,
         events: this.events,
         cancel: this.cancel.signal,
+        ledgerReady: () => this.ledgerReady,
+        onFatal: (err) => this.fail(err, logger),
       });
       await this.runnerLoop.start();
       this._state = 'running';
-      logger.info(
-        { group: config.kafka.group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() },
-        'consuming',
-      );
+      logger.info({ group: config.kafka.group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
     } catch (err) {
       this._state = 'failed';
       await this.disconnect();
@@ -130,6 +172,27 @@ export class Service {
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
+  }
+
+  private fail(error: Error, logger: Logger): void {
+    logger.fatal({ err: error }, 'stopping the service');
+    this.events.emit('fatal', { error });
+    void this.stop();
+  }
+
+  private async createTopics(logger: Logger): Promise<void> {
+    const { kafka } = this.deps.config;
+    const spec = { numPartitions: kafka.partitions, replicationFactor: kafka.replication_factor };
+    const { events, replies, dead_letter, state } = kafka.topics;
+    await ensureTopics(
+      this.kafka,
+      [
+        ...[events, replies, dead_letter].map((topic) => ({ topic, ...spec })),
+        // Same partition count as the events topic, so a sliver's ledger sits on the partition number of its events.
+        { topic: state, ...spec, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ],
+      logger,
+    );
   }
 
   private async shutdown(): Promise<void> {
@@ -155,6 +218,7 @@ export class Service {
   }
 
   private async disconnect(): Promise<void> {
-    await Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect()]);
+    await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop(), this.admin?.disconnect()]);
+    await this.producer?.disconnect().catch(() => undefined);
   }
 }

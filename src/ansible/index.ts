@@ -11,3 +11,4 @@ export { AnsibleEventParser, findFailedTask, parseEventLine, type AnsibleEvent }
 export { classifyOutcome } from './outcome.js';
 export { locateAnsiblePlaybook } from './locate.js';
 export { createPlaybookRunner, type PlaybookRunnerOptions } from './runner.js';
+export { reapOrphanRuns } from './orphans.js';

@@ -7,6 +7,7 @@ import { AnsibleEventParser, findFailedTask } from './events.js';
 import { ansiblePython } from './interpreter.js';
 import { classifyOutcome, type StopReason } from './outcome.js';
 import { signalGroup, trackGroup, waitGroupGone } from './process-group.js';
+import { recordOwner } from './orphans.js';
 import { prepareRun } from './run-dir.js';
 import type { PlaybookRunner, PlaybookRunRequest, PlaybookRunResult } from './types.js';
 
@@ -94,6 +95,8 @@ async function execute(
 
   const pgid = child.pid;
   const untrack = pgid === undefined ? () => false : trackGroup(pgid);
+  // Lets a restarted instance kill this run's group if we die with kill -9.
+  if (pgid !== undefined) await recordOwner(cwd, pgid).catch((err: unknown) => logger.warn({ err }, 'cannot record run owner'));
   let exited = false;
   let stoppedBy: StopReason | undefined;
   let forceKill: NodeJS.Timeout | undefined;

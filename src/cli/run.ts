@@ -21,5 +21,9 @@ export async function runCommand(opts: CommonOptions): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A fatal condition (e.g. the dead-letter limit) stops the service; the exit status says it failed.
+  service.events.on('fatal', () => {
+    void service.stop().finally(() => process.exit(1));
+  });
   await service.start();
 }

@@ -178,7 +178,36 @@ export interface SliverResult {
   trace_id: string | null;
 }
 
+export interface AppliedEvent {
+  event_id: string;
+  sequence: number;
+  operation: string;
+  outcome: string;
+  finished_at: number;
+  /** The exact reply value that was published. */
+  reply: Buffer;
+}
+
+export interface InFlight {
+  event_id: string;
+  sequence: number;
+  operation: string;
+  owner: string;
+  started_at: number;
+}
+
+/** The per-sliver record on the compacted state topic (schemas/state). */
+export interface SliverLedger {
+  sliver_id: string;
+  version: number;
+  applied_sequence: number;
+  entries: AppliedEvent[];
+  in_flight: InFlight | null;
+  updated_at: number;
+}
+
 export interface SchemaValues {
   event: SliverEvent;
   result: SliverResult;
+  state: SliverLedger;
 }

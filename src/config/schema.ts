@@ -60,9 +60,11 @@ export const configSchema = z
             events: z.string().default('amh.events'),
             replies: z.string().default('amh.replies'),
             dead_letter: z.string().default('amh.events.dlq'),
+            /** Compacted, keyed by sliver id, same partition count as `events`: the per-sliver ledgers. */
+            state: z.string().default('amh.state'),
           })
           .strict()
-          .default({ events: 'amh.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq' }),
+          .prefault({}),
         /** Create missing topics at start-up with this many partitions. */
         create_topics: z.boolean().default(true),
         partitions: z.number().int().min(1).default(3),
@@ -86,6 +88,13 @@ export const configSchema = z
         max_queued: z.number().int().min(1).default(1000),
         /** On shutdown, how long in-flight operations may run before they are cancelled. */
         shutdown_grace: duration.default(30_000),
+        /** More dead letters than `max` within `window` stops the consumer (a bad deploy must not dead-letter a topic). */
+        dead_letter_limit: z
+          .object({ max: z.number().int().min(1).default(100), window: duration.default(60_000) })
+          .strict()
+          .prefault({}),
+        /** Answers kept per sliver in the ledger (replays older than that are answered STALE, not re-published). */
+        ledger_entries: z.number().int().min(1).default(64),
       })
       .strict()
       .prefault({}),

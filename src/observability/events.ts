@@ -8,11 +8,13 @@ export interface ServiceEvents {
   /** Its handler started running (it had its sliver's turn and a global slot). */
   started: [{ event: SliverEvent }];
   /** Its result was published on the reply topic. */
-  result: [{ result: SliverResult; topic: string; partition: number; offset: string }];
+  result: [{ result: SliverResult; replayed: boolean; topic: string; partition: number; offset: string }];
   /** An undecodable message was sent to the dead-letter topic. */
   deadLettered: [{ topic: string; partition: number; offset: string; reason: string }];
   /** Fetching was paused or resumed because of the queue bound. */
   backpressure: [{ paused: boolean; queued: number }];
+  /** The service must stop (e.g. the dead-letter limit was passed). */
+  fatal: [{ error: Error }];
   /** Offsets were committed. */
   committed: [{ topic: string; partition: number; offset: string }];
 }

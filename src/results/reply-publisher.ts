@@ -14,8 +14,8 @@ export class ReplyPublisher {
   ) {}
 
   /** Resolves once the broker has the reply; retries until then unless `signal` aborts. */
-  async publish(result: SliverResult, signal?: AbortSignal): Promise<void> {
-    const value = this.codec.encode('result', result);
+  async publish(result: SliverResult, signal?: AbortSignal, encoded?: Buffer): Promise<void> {
+    const value = encoded ?? this.codec.encode('result', result);
     const headers: IHeaders = {
       'amh.event_id': result.event_id,
       'amh.outcome': result.outcome,

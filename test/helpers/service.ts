@@ -14,7 +14,7 @@ export const codec = new AvroCodec(catalog);
 export interface TestService {
   service: Service;
   config: ResolvedConfig;
-  topics: { events: string; replies: string; dead_letter: string };
+  topics: { events: string; replies: string; dead_letter: string; state: string };
   stateDir: string;
   /** Publish events as the AM would (single-object Avro keyed by sliver_id). */
   send(...events: Record<string, unknown>[]): Promise<void>;
@@ -28,13 +28,24 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
+/** Fresh topic names for one test's service. */
+export function testTopics(): TestService['topics'] {
+  return { events: uniqueName('events'), replies: uniqueName('replies'), dead_letter: uniqueName('dlq'), state: uniqueName('state') };
+}
+
+/** The service's topics as `amh run` would create them: the state topic compacted, co-partitioned with events. */
+export async function createServiceTopics(topics: TestService['topics'], partitions = 1): Promise<void> {
+  await createTopics([topics.events, topics.replies, topics.dead_letter], partitions);
+  await createTopics([topics.state], partitions, { 'cleanup.policy': 'compact' });
+}
+
 /**
  * A real Service on the test broker with its own topics, group and sim
  * substrate directory, running real ansible-playbook. AMH_TEST_LOG=debug shows its log.
  */
 export async function startTestService(extra: Record<string, Record<string, unknown>> = {}, partitions = 1): Promise<TestService> {
-  const topics = { events: uniqueName('events'), replies: uniqueName('replies'), dead_letter: uniqueName('dlq') };
-  await createTopics(Object.values(topics), partitions);
+  const topics = testTopics();
+  await createServiceTopics(topics, partitions);
   const config = testConfig({
     kafka: { brokers: kafkaBrokers(), group_id: uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
     ...extra,

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { REPO } from '../helpers/config.js';
-import { createTopics, kafkaBrokers, uniqueName } from '../helpers/kafka.js';
+import { kafkaBrokers, uniqueName } from '../helpers/kafka.js';
+import { createServiceTopics, testTopics } from '../helpers/service.js';
 
 const run = promisify(execFile);
 const CLI = join(REPO, 'dist/cli/main.js');
@@ -18,14 +19,14 @@ function amh(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 describe('amh command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'amh-cli-'));
-  const topics = { events: uniqueName('cli-events'), replies: uniqueName('cli-replies'), dead_letter: uniqueName('cli-dlq') };
+  const topics = testTopics();
   const configFile = join(dir, 'amh.yaml');
   let consumer: ChildProcess | undefined;
   let consumerLog = '';
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-    await createTopics(Object.values(topics));
+    await createServiceTopics(topics);
     writeFileSync(
       configFile,
       stringify({

@@ -16,7 +16,12 @@ function configFile(text: string): string {
 describe('loadConfig', () => {
   it('loads the shipped config/amh.yaml and resolves durations and paths', () => {
     const config = loadConfig({ env: {} });
-    expect(config.kafka.topics).toEqual({ events: 'amh.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq' });
+    expect(config.kafka.topics).toEqual({
+      events: 'amh.events',
+      replies: 'amh.replies',
+      dead_letter: 'amh.events.dlq',
+      state: 'amh.state',
+    });
     expect(config.consumer.shutdown_grace).toBe(30_000);
     expect(config.handlers.vm?.timeouts.REDEEM).toBe(30 * 60_000);
     expect(config.resolvePath('../var/runs')).toMatch(/\/var\/runs$/);
@@ -25,7 +30,13 @@ describe('loadConfig', () => {
   it('fills defaults for everything left out', () => {
     const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
-    expect(config.consumer).toEqual({ concurrency: 10, max_queued: 1000, shutdown_grace: 30_000 });
+    expect(config.consumer).toEqual({
+      concurrency: 10,
+      max_queued: 1000,
+      shutdown_grace: 30_000,
+      dead_letter_limit: { max: 100, window: 60_000 },
+      ledger_entries: 64,
+    });
     expect(config.handlers.vm?.timeouts.default).toBe(15 * 60_000);
   });
 

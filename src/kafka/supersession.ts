@@ -1,0 +1,41 @@
+import type { SliverEvent } from '../codec/types.js';
+import type { Logger } from '../observability/logger.js';
+
+interface Running {
+  event: SliverEvent;
+  controller: AbortController;
+}
+
+/**
+ * A CLOSE that arrives while the same sliver's create (or modify) is still
+ * running cancels it: the create cleans up what it made and is answered
+ * CANCELLED, then the CLOSE runs in its turn. Only a newer CLOSE (higher
+ * sequence) does this, so a replayed old CLOSE never cancels anything.
+ */
+export class Supersession {
+  private readonly running = new Map<string, Running>();
+
+  /** A decoded event was accepted (before it waits for its lane). */
+  arrived(event: SliverEvent, logger: Logger): void {
+    if (event.operation !== 'CLOSE') return;
+    const current = this.running.get(event.sliver_id);
+    if (!current || current.event.sequence >= event.sequence) return;
+    if (current.event.operation !== 'REDEEM' && current.event.operation !== 'MODIFY') return;
+    logger.warn(
+      { cancelled: current.event.event_id },
+      `CLOSE supersedes the running ${current.event.operation}: cancelling it`,
+    );
+    current.controller.abort(new Error(`superseded by CLOSE ${event.event_id} (sequence ${event.sequence})`));
+  }
+
+  /** The event got its lane: the signal its operation runs under. */
+  started(event: SliverEvent, shutdown: AbortSignal): AbortSignal {
+    const controller = new AbortController();
+    this.running.set(event.sliver_id, { event, controller });
+    return AbortSignal.any([shutdown, controller.signal]);
+  }
+
+  finished(event: SliverEvent): void {
+    if (this.running.get(event.sliver_id)?.event === event) this.running.delete(event.sliver_id);
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { AvroCodec, SchemaCatalog, type SliverEvent } from '../../../src/codec/index.js';
+import { Supersession } from '../../../src/kafka/supersession.js';
+import { SlidingWindowLimit } from '../../../src/kafka/rate-limit.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { vmEvent } from '../../helpers/events.js';
+
+const catalog = SchemaCatalog.load();
+const codec = new AvroCodec(catalog);
+const event = (o: Record<string, unknown>): SliverEvent => codec.complete<'event'>(catalog.current('event'), vmEvent({ sliver_id: 's1', ...o } as never));
+const logger = silentLogger();
+
+describe('Supersession', () => {
+  it('cancels the running create when a newer CLOSE of the same sliver arrives', () => {
+    const s = new Supersession();
+    const signal = s.started(event({ event_id: 'c', sequence: 1 }), new AbortController().signal);
+    s.arrived(event({ event_id: 'd', sequence: 2, operation: 'CLOSE' }), logger);
+    expect(signal.aborted).toBe(true);
+    expect(String(signal.reason)).toContain('superseded by CLOSE d');
+  });
+
+  it('leaves it alone for an older (replayed) CLOSE, another sliver, or a running delete', () => {
+    const s = new Supersession();
+    const create = s.started(event({ event_id: 'c', sequence: 5 }), new AbortController().signal);
+    s.arrived(event({ event_id: 'old', sequence: 2, operation: 'CLOSE' }), logger);
+    s.arrived(event({ event_id: 'x', sliver_id: 's2', sequence: 9, operation: 'CLOSE' }), logger);
+    expect(create.aborted).toBe(false);
+    const s2 = new Supersession();
+    const closing = s2.started(event({ event_id: 'd1', sequence: 1, operation: 'CLOSE' }), new AbortController().signal);
+    s2.arrived(event({ event_id: 'd2', sequence: 2, operation: 'CLOSE' }), logger);
+    expect(closing.aborted).toBe(false);
+  });
+});
+
+describe('SlidingWindowLimit', () => {
+  it('allows max events per window and forgets old ones', () => {
+    let now = 0;
+    const limit = new SlidingWindowLimit(2, 1000, () => now);
+    expect([limit.tryTake(), limit.tryTake(), limit.tryTake()]).toEqual([true, true, false]);
+    now = 1001;
+    expect(limit.tryTake()).toBe(true);
+  });
+});
