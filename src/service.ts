@@ -152,6 +152,7 @@ export class Service {
         events: this.events,
         cancel: this.cancel.signal,
         ledgerReady: () => this.ledgerReady,
+        cancelCreateOnClose: config.consumer.cancel_create_on_close,
         onFatal: (err) => this.fail(err, logger),
       });
       await this.runnerLoop.start();
@@ -200,8 +201,8 @@ export class Service {
     this._state = 'stopping';
     logger.info({ pending: this.pending }, 'stopping: no new messages will be fetched');
     try {
-      await this.consumer?.stop();
       if (this.runnerLoop) {
+        this.runnerLoop.quiesce();
         const drained = this.runnerLoop.drain();
         const grace = new Promise<'grace'>((r) => setTimeout(r, config.consumer.shutdown_grace, 'grace').unref());
         if ((await Promise.race([drained, grace])) === 'grace') {
@@ -210,6 +211,7 @@ export class Service {
           await drained;
         }
       }
+      await this.consumer?.stop();
     } finally {
       await this.disconnect();
       this._state = 'stopped';

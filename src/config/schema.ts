@@ -93,6 +93,8 @@ export const configSchema = z
           .object({ max: z.number().int().min(1).default(100), window: duration.default(60_000) })
           .strict()
           .prefault({}),
+        /** A CLOSE arriving while the same sliver's create runs cancels the create (which cleans up), then runs. */
+        cancel_create_on_close: z.boolean().default(true),
         /** Answers kept per sliver in the ledger (replays older than that are answered STALE, not re-published). */
         ledger_entries: z.number().int().min(1).default(64),
       })

@@ -29,6 +29,8 @@ export interface ConsumerRunnerOptions {
   cancel: AbortSignal;
   /** Resolves when the ledgers are caught up (replaced after each rebalance). */
   ledgerReady: () => Promise<void>;
+  /** A CLOSE cancels the same sliver's running create (consumer.cancel_create_on_close). */
+  cancelCreateOnClose: boolean;
   /** Called once when the consumer must stop (dead-letter limit); the message stays uncommitted. */
   onFatal: (err: AmhError) => void;
 }
@@ -46,6 +48,7 @@ export class ConsumerRunner {
   private readonly supersession = new Supersession();
   private paused = false;
   private fatal = false;
+  private quiescing = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: ConsumerRunnerOptions) {
@@ -64,6 +67,16 @@ export class ConsumerRunner {
     return this.inFlight.size;
   }
 
+  /**
+   * Stop taking messages without leaving the group: the topic is paused and
+   * anything still delivered is left uncommitted, while commits keep working
+   * for the work in flight (kafkajs drops commits once the consumer stopped).
+   */
+  quiesce(): void {
+    this.quiescing = true;
+    this.o.consumer.pause([{ topic: this.o.topic }]);
+  }
+
   /** Wait for every accepted message to finish, then send the last commits. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -71,7 +84,7 @@ export class ConsumerRunner {
   }
 
   private async accept({ topic, partition, message }: EachMessagePayload): Promise<void> {
-    if (this.fatal) return; // stopping: leave it uncommitted for the next run
+    if (this.fatal || this.quiescing) return; // stopping: leave it uncommitted for the next run
     const offset = BigInt(message.offset);
     this.tracker.begin(topic, partition, offset);
     const work = this.process(topic, partition, message)
@@ -109,7 +122,7 @@ export class ConsumerRunner {
     });
     this.o.events.emit('queued', { event, ...where });
     await this.o.ledgerReady();
-    this.supersession.arrived(event, logger);
+    if (this.o.cancelCreateOnClose) this.supersession.arrived(event, logger);
     const messageKey = message.key ? message.key.toString('utf8') : null;
     const answer = await this.o.lanes.run(event.sliver_id, async () => {
       this.o.events.emit('started', { event });
@@ -170,7 +183,7 @@ export class ConsumerRunner {
       this.o.consumer.pause([{ topic: this.o.topic }]);
       this.o.logger.info({ queued }, 'queue bound reached: fetching paused');
       this.o.events.emit('backpressure', { paused: true, queued });
-    } else if (this.paused && queued <= Math.floor(this.o.maxQueued / 2)) {
+    } else if (this.paused && !this.quiescing && queued <= Math.floor(this.o.maxQueued / 2)) {
       this.paused = false;
       this.o.consumer.resume([{ topic: this.o.topic }]);
       this.o.logger.info({ queued }, 'queue below half its bound: fetching resumed');

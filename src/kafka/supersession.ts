@@ -7,7 +7,7 @@ interface Running {
 }
 
 /**
- * A CLOSE that arrives while the same sliver's create (or modify) is still
+ * A CLOSE that arrives while the same sliver's create is still
  * running cancels it: the create cleans up what it made and is answered
  * CANCELLED, then the CLOSE runs in its turn. Only a newer CLOSE (higher
  * sequence) does this, so a replayed old CLOSE never cancels anything.
@@ -20,7 +20,7 @@ export class Supersession {
     if (event.operation !== 'CLOSE') return;
     const current = this.running.get(event.sliver_id);
     if (!current || current.event.sequence >= event.sequence) return;
-    if (current.event.operation !== 'REDEEM' && current.event.operation !== 'MODIFY') return;
+    if (current.event.operation !== 'REDEEM') return;
     logger.warn(
       { cancelled: current.event.event_id },
       `CLOSE supersedes the running ${current.event.operation}: cancelling it`,

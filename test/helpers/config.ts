@@ -28,7 +28,7 @@ export function testConfig(extra: Record<string, Record<string, unknown>> = {}, 
   return loadConfig({ path: file, env });
 }
 
-function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {
+export function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(from)) {
     const current = into[key];
     if (isPlain(value) && isPlain(current)) deepMerge(current, value);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { AvroCodec, SchemaCatalog, type SchemaVersion, type SliverResult } from '../../src/codec/index.js';
 import type { ResolvedConfig } from '../../src/config/index.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import type { PlaybookRunner } from '../../src/ansible/types.js';
+import type { AnyHandlerPlugin } from '../../src/handlers/types.js';
 import type { VmSettings } from '../../src/handlers/vm/settings.js';
 import { Service } from '../../src/service.js';
 import { testConfig } from './config.js';
@@ -43,15 +45,32 @@ export async function createServiceTopics(topics: TestService['topics'], partiti
  * A real Service on the test broker with its own topics, group and sim
  * substrate directory, running real ansible-playbook. AMH_TEST_LOG=debug shows its log.
  */
-export async function startTestService(extra: Record<string, Record<string, unknown>> = {}, partitions = 1): Promise<TestService> {
-  const topics = testTopics();
-  await createServiceTopics(topics, partitions);
+export interface TestServiceOptions {
+  partitions?: number;
+  plugins?: readonly AnyHandlerPlugin[];
+  runner?: PlaybookRunner;
+  /** Reuse these topics and this group (e.g. a restart after a stop); default: fresh ones. */
+  topics?: TestService['topics'];
+  groupId?: string;
+}
+
+export async function startTestService(
+  extra: Record<string, Record<string, unknown>> = {},
+  options: TestServiceOptions = {},
+): Promise<TestService> {
+  const topics = options.topics ?? testTopics();
+  if (!options.topics) await createServiceTopics(topics, options.partitions ?? 1);
   const config = testConfig({
-    kafka: { brokers: kafkaBrokers(), group_id: uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
+    kafka: { brokers: kafkaBrokers(), group_id: options.groupId ?? uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
     ...extra,
   });
   const level = process.env.AMH_TEST_LOG;
-  const service = new Service({ config, logger: level ? createLogger({ level, destination: 2 }) : silentLogger() });
+  const service = new Service({
+    config,
+    logger: level ? createLogger({ level, destination: 2 }) : silentLogger(),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.runner ? { runner: options.runner } : {}),
+  });
   const stateDir = (service.registry.resolve('VM').settings as VmSettings).substrate.state_dir;
   await service.start();
   const encode = (e: Record<string, unknown>, version?: SchemaVersion) => ({

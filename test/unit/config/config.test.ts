@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       shutdown_grace: 30_000,
       dead_letter_limit: { max: 100, window: 60_000 },
       ledger_entries: 64,
+      cancel_create_on_close: true,
     });
     expect(config.handlers.vm?.timeouts.default).toBe(15 * 60_000);
   });

@@ -19,7 +19,7 @@ describe('Supersession', () => {
     expect(String(signal.reason)).toContain('superseded by CLOSE d');
   });
 
-  it('leaves it alone for an older (replayed) CLOSE, another sliver, or a running delete', () => {
+  it('leaves it alone for an older (replayed) CLOSE, another sliver, a running modify or delete', () => {
     const s = new Supersession();
     const create = s.started(event({ event_id: 'c', sequence: 5 }), new AbortController().signal);
     s.arrived(event({ event_id: 'old', sequence: 2, operation: 'CLOSE' }), logger);
@@ -29,6 +29,10 @@ describe('Supersession', () => {
     const closing = s2.started(event({ event_id: 'd1', sequence: 1, operation: 'CLOSE' }), new AbortController().signal);
     s2.arrived(event({ event_id: 'd2', sequence: 2, operation: 'CLOSE' }), logger);
     expect(closing.aborted).toBe(false);
+    const s3 = new Supersession();
+    const modifying = s3.started(event({ event_id: 'm1', sequence: 1, operation: 'MODIFY' }), new AbortController().signal);
+    s3.arrived(event({ event_id: 'd3', sequence: 2, operation: 'CLOSE' }), logger);
+    expect(modifying.aborted).toBe(false);
   });
 });
 
