@@ -17,11 +17,51 @@ import os
 import re
 import tempfile
 
+
+
+def _default_worker(index):
+    """One simulated server: 64 cores on 2 NUMA nodes and the PCI devices of a FABRIC worker.
+
+    Both default workers have the same BDFs (identical servers); MACs differ
+    per worker (the 4th octet is the worker's index). Layout and the meaning
+    of every field: playbooks/sim/README.md ("Hardware").
+    """
+    w = "%02x" % index
+
+    def nic(card, port, mac, numa):
+        return {"type": "SmartNIC", "model": "ConnectX-6", "card": card, "port": port, "mac": mac, "numa": numa}
+
+    pci = {
+        "0000:25:00.0": {"type": "GPU", "model": "Tesla T4", "numa": 0},
+        "0000:81:00.0": {"type": "GPU", "model": "Tesla T4", "numa": 1},
+        "0000:41:00.0": nic("smartnic1", 1, "0c:42:a1:%s:41:00" % w, 0),
+        "0000:41:00.1": nic("smartnic1", 2, "0c:42:a1:%s:41:01" % w, 0),
+        "0000:a1:00.0": nic("smartnic2", 1, "0c:42:a1:%s:a1:00" % w, 1),
+        "0000:a1:00.1": nic("smartnic2", 2, "0c:42:a1:%s:a1:01" % w, 1),
+        # Multi-function FPGA (both functions go to one VM together) and a whole-device one.
+        "0000:c1:00.0": {"type": "FPGA", "model": "Xilinx U280", "card": "fpga1", "numa": 1},
+        "0000:c1:00.1": {"type": "FPGA", "model": "Xilinx U280", "card": "fpga1", "numa": 1},
+        "0000:c2:00.0": {"type": "FPGA", "model": "Xilinx U280", "card": "fpga2", "numa": 1},
+    }
+    for n in range(4):
+        pci["0000:2%d:00.0" % (n + 1)] = {"type": "NVME", "model": "P4510", "numa": 0}
+    for n in range(8):
+        # Virtual functions of the shared ConnectX-6: one VF per VM interface.
+        pci["0000:e2:01.%d" % n] = {"type": "SharedNIC", "model": "ConnectX-6 VF", "card": "sharednic1",
+                                    "mac": "02:c2:a1:%s:01:%02x" % (w, n), "numa": 1}
+    return {
+        "cores": 64, "ram": 512, "disk": 4000,
+        "numa": [{"node": 0, "cpus": "0-31", "memory": 256}, {"node": 1, "cpus": "32-63", "memory": 256}],
+        "pci": pci,
+    }
+
+
 # Hardware created on first use when state_dir/workers.json is missing.
 # Names match the workers in test/helpers/events.ts. Units: cores, GiB, GB.
+# `numa` and `pci` are optional: a worker without them has one NUMA node and no devices.
 DEFAULT_WORKERS = {
-    "sim-worker-1": {"cores": 64, "ram": 512, "disk": 4000},
-    "sim-worker-2": {"cores": 64, "ram": 512, "disk": 4000},
+    "sim-worker-1": _default_worker(1),
+    "sim-worker-2": _default_worker(2),
 }
 
 # Management networks. The first two addresses (network, gateway) are never handed out.
@@ -44,6 +84,8 @@ class SimError(Exception):
         self.msg = msg
         self.code = code
         self.details = details
+        # Unreachable-like refusals pass retriable=True; the handler's retry policy reads it from the task result.
+        self.retriable = bool(details.get("retriable", False))
 
 
 def check_name(name, what="name"):
@@ -183,3 +225,30 @@ class Store(object):
         if freed:
             self.write("ipam.json", ipam)
         return freed
+
+
+# -- failure injection (tests) ---------------------------------------------------
+def injected_failure(store, params, step, target=None):
+    """The failure a test asked for at this step, as a SimError, or None.
+
+    `fail_at` names a step ("attach_pci") or a step of one target
+    ("attach_pci:GPU1"). `fail_mode: transient` fails only the first
+    `fail_count` attempts of that step for this sliver (counted in
+    faults.json, so across playbook runs) and marks them retriable; any
+    other mode fails every attempt. Call it inside `with Store(...)`.
+    """
+    wanted = params.get("fail_at") or ""
+    if not wanted or wanted not in (step, "%s:%s" % (step, target)):
+        return None
+    if (params.get("fail_mode") or "permanent") != "transient":
+        return SimError("injected failure at %s" % step, "injected")
+    limit = int(params.get("fail_count") or 1)
+    faults = store.read("faults.json", {})
+    key = "%s/%s" % (params.get("sliver_id") or params.get("instance_name") or "-", wanted)
+    seen = int(faults.get(key, 0))
+    if seen >= limit:
+        return None
+    faults[key] = seen + 1
+    store.write("faults.json", faults)
+    return SimError("injected transient failure at %s (attempt %d of %d that fail)" % (step, seen + 1, limit),
+                    "injected", retriable=True)
