@@ -1,0 +1,79 @@
+import { basename, join } from 'node:path';
+import type { z } from 'zod';
+import type { NetworkServiceSliver, SliverEvent } from '../../codec/types.js';
+import type { HandlerContext, HandlerOutcome } from '../types.js';
+import { createdService, deletedService, playbookData, probedService, serviceState } from './result.js';
+import { rollback, withRetry } from './retry.js';
+import { requireService, serviceName, type ServiceType } from './service.js';
+import type { NetworkSettings } from './settings.js';
+import { deleteVars, serviceVars } from './vars.js';
+
+export type NetworkContext = HandlerContext<NetworkSettings>;
+type CreatedService = z.output<typeof createdService>;
+
+const at = (settings: NetworkSettings, file: string): string => join(settings.playbooks.location, file);
+
+/** One playbook run under the handler's retry policy (only retriable failures are run again). */
+function run(ctx: NetworkContext, playbook: string, vars: Record<string, unknown>) {
+  return withRetry(ctx.config.retry, ctx.signal, ctx.logger, basename(playbook), () => ctx.runPlaybook(playbook, vars));
+}
+
+/**
+ * Creates the service with its type's playbook. On any failure (including a
+ * timeout or cancellation) the cleanup playbook removes what was created so
+ * far before the failure is reported.
+ */
+export async function provision(event: SliverEvent, sliver: NetworkServiceSliver, ctx: NetworkContext): Promise<CreatedService> {
+  const settings = ctx.config;
+  const playbook = at(settings, settings.playbooks[sliver.type as ServiceType]);
+  try {
+    const result = await run(ctx, playbook, serviceVars(event, sliver, settings));
+    return playbookData(createdService, result.data, 'service', basename(playbook));
+  } catch (err) {
+    return rollback(err, ctx.logger, () => ctx.runCleanup(at(settings, settings.cleanup.ALL), deleteVars(event, sliver, settings)));
+  }
+}
+
+/** Deletes the service; the playbook retries its delete step `runtime.delete_retries` times and fails if none worked. */
+export async function unprovision(event: SliverEvent, sliver: NetworkServiceSliver, ctx: NetworkContext) {
+  const playbook = at(ctx.config, ctx.config.playbooks.operation.delete);
+  const result = await run(ctx, playbook, deleteVars(event, sliver, ctx.config));
+  return playbookData(deletedService, result.data, 'service', basename(playbook));
+}
+
+/** "a: sim-sw-1 HundredGigE0/0/0/5 VLAN 100, b: ..." for messages and logs. */
+export function describeEndpoints(service: CreatedService): string {
+  const tag = (vlan: number | null) => (vlan === 0 ? 'untagged' : `VLAN ${vlan}`);
+  return service.interfaces.map((i) => `${i.name}: ${i.device} ${i.port} ${tag(i.vlan)}`).join(', ');
+}
+
+export async function create(event: SliverEvent, ctx: NetworkContext): Promise<HandlerOutcome> {
+  const service = await provision(event, requireService(event), ctx);
+  return {
+    message: `${service.type} ${service.name} is ${service.state}: ${describeEndpoints(service)}`,
+    sliver: serviceState(service, 'EXISTS'),
+  };
+}
+
+export async function remove(event: SliverEvent, ctx: NetworkContext): Promise<HandlerOutcome> {
+  const sliver = requireService(event);
+  const gone = await unprovision(event, sliver, ctx);
+  const note = gone.note ? ` (${gone.note})` : '';
+  return {
+    message: gone.existed ? `${sliver.type} ${gone.name} deleted` : `${sliver.type} ${gone.name} was already gone${note}`,
+    sliver: { instance_name: gone.name, observed: 'MISSING', labels: { service_name: gone.name, service_type: sliver.type } },
+  };
+}
+
+/** Reports what the substrate has for the service, changing nothing. */
+export async function probe(event: SliverEvent, ctx: NetworkContext): Promise<HandlerOutcome> {
+  const sliver = requireService(event);
+  const playbook = at(ctx.config, ctx.config.playbooks.operation.probe);
+  const result = await run(ctx, playbook, serviceVars(event, sliver, ctx.config));
+  const { observed, details, record } = playbookData(probedService, result.data, 'service', basename(playbook));
+  const name = serviceName(event.sliver_id, sliver);
+  return {
+    message: `${sliver.type} ${name}: ${observed}: ${details}`,
+    sliver: record ? serviceState(record, observed, details) : { instance_name: name, observed, details },
+  };
+}

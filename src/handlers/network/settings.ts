@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { duration } from '../../config/duration.js';
+import { retryPolicySchema } from './retry.js';
+
+const playbook = (file: string) => z.string().min(1).default(file);
+
+/**
+ * `handlers.<entry>` settings of the network plugin. Keys follow the
+ * reference's net handler config (playbooks.location, inventory_location,
+ * one playbook per resource type, operation.*, cleanup.*, delete_retries,
+ * network.border_routers); `retry` and `controller` are ours.
+ */
+export function networkSettingsSchema(resolvePath: (p: string) => string) {
+  return z
+    .object({
+      playbooks: z
+        .object({
+          /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
+          location: z.string().default('../playbooks/sim').transform(resolvePath),
+          /** Inventory for production playbooks; null = a generated localhost inventory. */
+          inventory_location: z.string().nullable().default(null).transform((p) => (p === null ? null : resolvePath(p))),
+          /** Playbook that creates a service of each type (relative to `location`); the type is passed in `service.type`. */
+          L2Bridge: playbook('net_create.yml'),
+          L2PTP: playbook('net_create.yml'),
+          L2STS: playbook('net_create.yml'),
+          FABNetv4: playbook('net_create.yml'),
+          FABNetv6: playbook('net_create.yml'),
+          FABNetv4Ext: playbook('net_create.yml'),
+          FABNetv6Ext: playbook('net_create.yml'),
+          L3VPN: playbook('net_create.yml'),
+          PortMirror: playbook('net_create.yml'),
+          operation: z
+            .object({
+              /** Deletes a service (and frees its VLANs); also the first half of a modify. */
+              delete: playbook('net_delete.yml'),
+              /** Reports the observed state of a service without changing it. */
+              probe: playbook('net_probe.yml'),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      cleanup: z
+        .object({
+          /** Undoes a create that failed part-way (run under `timeouts.cleanup`). */
+          ALL: playbook('net_delete.yml'),
+        })
+        .strict()
+        .prefault({}),
+      runtime: z
+        .object({
+          /** Attempts of the delete step before the delete is reported FAILED (never reported OK). */
+          delete_retries: z.number().int().min(1).default(3),
+          /** Wait between delete attempts. */
+          retry_delay: duration.default(2_000),
+        })
+        .strict()
+        .prefault({}),
+      network: z
+        .object({
+          /** Border routers that FABNetv4Ext/FABNetv6Ext services are announced through; those types are REJECTED without any. */
+          border_routers: z.array(z.string().min(1)).default([]),
+        })
+        .strict()
+        .prefault({}),
+      /** The NSO controller the production playbooks talk to (RESTCONF); unused by the sim. */
+      controller: z
+        .object({
+          url: z.url().nullable().default(null),
+          username: z.string().default('admin'),
+          /** Environment variable the playbooks read the password from; it never passes through events or extra vars. */
+          password_env: z.string().default('AMH_NSO_PASSWORD'),
+          validate_certs: z.boolean().default(true),
+        })
+        .strict()
+        .prefault({}),
+      retry: retryPolicySchema,
+      substrate: z
+        .object({
+          /** Sim substrate: where the "hardware" state lives (shared with the VM and switch handlers). Env AMH_SIM_STATE_DIR overrides. */
+          state_dir: z.string().default('../var/sim').transform(resolvePath),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict();
+}
+
+export type NetworkSettings = z.output<ReturnType<typeof networkSettingsSchema>>;
