@@ -1,37 +1,22 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { createPlaybookRunner, locateAnsiblePlaybook, reapOrphanRuns } from './ansible/index.js';
-import type { PlaybookRunner } from './ansible/types.js';
-import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
-import type { ResolvedConfig } from './config/index.js';
-import { Executor } from './dispatch/executor.js';
+import { reapOrphanRuns } from './ansible/index.js';
+import { createCore, type Core, type CoreDeps } from './core.js';
+import type { AvroCodec } from './codec/index.js';
 import { KeyedLanes } from './dispatch/lanes.js';
 import type { AmhError } from './errors/index.js';
-import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
-import { createKafka } from './kafka/client.js';
+import type { HandlerRegistry } from './handlers/index.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { groupLiveness } from './kafka/group-liveness.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { ensureTopics } from './kafka/topics.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
-import { repoRoot } from './paths.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { LedgerGuard } from './state/guard.js';
 import { KafkaLedgerStore } from './state/kafka-store.js';
 
-export interface ServiceDeps {
-  config: ResolvedConfig;
-  logger: Logger;
-  /** Default: ansible-playbook located as configured. Tests may pass a fake. */
-  runner?: PlaybookRunner;
-  plugins?: readonly AnyHandlerPlugin[];
-  catalog?: SchemaCatalog;
-  /** Default: `<host>-<pid>-<random>`; names this process in in-flight marks and its Kafka client id. */
-  instanceId?: string;
-}
+export type ServiceDeps = CoreDeps;
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -47,8 +32,8 @@ export class Service {
   readonly codec: AvroCodec;
   readonly lanes: KeyedLanes;
   readonly instanceId: string;
+  private readonly core: Core;
   private readonly kafka: Kafka;
-  private readonly runner: PlaybookRunner;
   private readonly cancel = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
@@ -60,23 +45,9 @@ export class Service {
   private ledgerReady: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ServiceDeps) {
-    const { config, logger } = deps;
-    this.instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.registry = HandlerRegistry.fromConfig(config, deps.plugins ?? BUILTIN_PLUGINS);
-    const registryUrl = config.kafka.schema_registry.url;
-    this.codec = new AvroCodec(deps.catalog ?? SchemaCatalog.load(), registryUrl ? new HttpSchemaRegistry(registryUrl) : undefined);
-    this.lanes = new KeyedLanes(config.consumer.concurrency);
-    this.runner =
-      deps.runner ??
-      createPlaybookRunner({
-        ansiblePlaybook: config.runtime.ansible_playbook ?? locateAnsiblePlaybook(repoRoot()),
-        workDir: this.workDir,
-        keepRunDirs: config.runtime.keep_run_dirs,
-        defaultKillGraceMs: config.runtime.kill_grace,
-        logger,
-      });
-    // The instance id ends the client id: group members are matched on it (groupLiveness).
-    this.kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${this.instanceId}`, logger });
+    this.core = createCore(deps);
+    ({ instanceId: this.instanceId, registry: this.registry, codec: this.codec, kafka: this.kafka } = this.core);
+    this.lanes = new KeyedLanes(deps.config.consumer.concurrency);
   }
 
   get state(): ServiceState {
@@ -88,10 +59,6 @@ export class Service {
     return this.runnerLoop?.pending ?? 0;
   }
 
-  private get workDir(): string {
-    return this.deps.config.resolvePath(this.deps.config.runtime.work_dir);
-  }
-
   async start(): Promise<void> {
     if (this._state !== 'idle') throw new Error(`cannot start a service that is ${this._state}`);
     this._state = 'starting';
@@ -99,7 +66,7 @@ export class Service {
     const logger = this.deps.logger.child({ instance: this.instanceId });
     const { topics } = config.kafka;
     try {
-      if (!this.deps.runner) await reapOrphanRuns(this.workDir, logger);
+      if (!this.deps.runner) await reapOrphanRuns(this.core.workDir, logger);
       if (config.kafka.create_topics) await this.createTopics(logger);
       this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await this.producer.connect();
@@ -136,7 +103,7 @@ export class Service {
         topic: topics.events,
         codec: this.codec,
         guard: new LedgerGuard({
-          executor: new Executor({ registry: this.registry, runner: this.runner, killGraceMs: config.runtime.kill_grace }),
+          executor: this.core.executor,
           store: this.store,
           codec: this.codec,
           instanceId: this.instanceId,

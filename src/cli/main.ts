@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { fail, parsePositiveInt } from './common.js';
+import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { sendCommand } from './send.js';
 import { tailCommand } from './tail.js';
@@ -39,5 +40,14 @@ common(program.command('tail'))
   .option('--event-id <id...>', 'only results for these event ids')
   .option('--sliver <id>', 'only results for this sliver')
   .action((opts) => tailCommand(opts).catch(fail));
+
+common(program.command('replay'))
+  .description(
+    're-read a range of the events topic safely: answered events get their stored result re-published, stale ones STALE, only new ones run',
+  )
+  .requiredOption('--from <when>', "start: ISO time (2026-11-23T10:00:00Z), an offset, or 'earliest'")
+  .option('--to <when>', "end (exclusive): ISO time, an offset, or 'latest' (default)")
+  .option('--dry-run', 'print what each event would get, publish and run nothing')
+  .action((opts) => replayCommand(opts).catch(fail));
 
 program.parseAsync().catch(fail);

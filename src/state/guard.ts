@@ -4,7 +4,7 @@ import type { ExecuteOptions, Executor } from '../dispatch/executor.js';
 import { sleep } from '../dispatch/retry.js';
 import { errorMessage } from '../errors/index.js';
 import { buildResult } from '../results/builder.js';
-import { decide, emptyLedger, markInFlight, recordAnswer } from './ledger.js';
+import { decide, emptyLedger, markInFlight, recordAnswer, type Decision } from './ledger.js';
 import type { LedgerStore, Liveness } from './store.js';
 
 /** The reply for one event: its encoded value (what goes on the reply topic) and the decoded result. */
@@ -42,12 +42,18 @@ export class LedgerGuard {
     this.now = o.now ?? Date.now;
   }
 
+  /** What `answer` would do with the event now (for dry runs). */
+  async decide(event: SliverEvent): Promise<Decision> {
+    const ledger = this.o.store.get(event.sliver_id);
+    const owner = ledger?.in_flight?.owner;
+    const alive = owner !== undefined && owner !== this.o.instanceId ? await this.o.liveness(owner) : false;
+    return decide(ledger, event, this.o.instanceId, () => alive);
+  }
+
   async answer(event: SliverEvent, opts: ExecuteOptions): Promise<Answer> {
     for (;;) {
       const ledger = this.o.store.get(event.sliver_id);
-      const owner = ledger?.in_flight?.owner;
-      const alive = owner !== undefined && owner !== this.o.instanceId ? await this.o.liveness(owner) : false;
-      const decision = decide(ledger, event, this.o.instanceId, () => alive);
+      const decision = await this.decide(event);
       switch (decision.kind) {
         case 'duplicate': {
           const { value: result } = await this.o.codec.decode('result', decision.entry.reply);
