@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AvroCodec, SchemaCatalog, type SliverEvent } from '../../../src/codec/index.js';
 import { Executor } from '../../../src/dispatch/executor.js';
-import { BUILTIN_PLUGINS, HandlerRegistry } from '../../../src/handlers/index.js';
+import { join } from 'node:path';
+import { HandlerRegistry, type HandlerPlugin } from '../../../src/handlers/index.js';
+import { vmPlugin } from '../../../src/handlers/vm/index.js';
+import type { VmSettings } from '../../../src/handlers/vm/settings.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { testConfig } from '../../helpers/config.js';
 import { vmEvent } from '../../helpers/events.js';
@@ -15,8 +18,36 @@ function event(overrides: Record<string, unknown> = {}): SliverEvent {
   return codec.complete<'event'>(catalog.current('event'), vmEvent(overrides as never));
 }
 
+/**
+ * The executor is under test here, not the VM plugin (that is test/unit/handlers/vm-*.test.ts):
+ * the VM plugin's settings and validation, with a create that is a single playbook run.
+ */
+const oneStepVm: HandlerPlugin<VmSettings> = {
+  name: vmPlugin.name,
+  description: 'VM plugin reduced to one playbook per operation',
+  resourceTypes: vmPlugin.resourceTypes,
+  settingsSchema: vmPlugin.settingsSchema,
+  playbooks: vmPlugin.playbooks,
+  validate: vmPlugin.validate,
+  async create(e, ctx) {
+    const sliver = e.node_sliver;
+    const run = await ctx.runPlaybook(join(ctx.config.playbooks.location, ctx.config.playbooks.VM), {
+      sliver_id: e.sliver_id,
+      instance_name: `${e.sliver_id}-${sliver?.name ?? 'vm'}`,
+      worker: sliver?.worker ?? null,
+      flavor: sliver?.capacities ?? null,
+      ssh_keys: e.slice.user_ssh_keys.map((k) => k.key),
+    });
+    const vm = (run.data.vm ?? {}) as { instance_name?: string; management_ip?: string };
+    return { sliver: { instance_name: vm.instance_name ?? null, management_ip: vm.management_ip ?? null, observed: 'EXISTS' } };
+  },
+  async delete() {
+    return {};
+  },
+};
+
 function executor(runner = fakeRunner(), extra: Record<string, Record<string, unknown>> = {}) {
-  const registry = HandlerRegistry.fromConfig(testConfig(extra), BUILTIN_PLUGINS);
+  const registry = HandlerRegistry.fromConfig(testConfig(extra), [oneStepVm]);
   return new Executor({ registry, runner, killGraceMs: 100 });
 }
 
