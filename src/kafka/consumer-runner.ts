@@ -126,6 +126,7 @@ export class ConsumerRunner {
     const messageKey = message.key ? message.key.toString('utf8') : null;
     const answer = await this.o.lanes.run(event.sliver_id, async () => {
       this.o.events.emit('started', { event });
+      logger.info('operation started');
       const signal = this.supersession.started(event, this.o.cancel);
       try {
         return await this.o.guard.answer(event, { logger, signal, messageKey });
