@@ -95,6 +95,12 @@ export class SimSubstrate {
     return this.read(`vms/${instanceName}.json`);
   }
 
+  /** Management addresses held by `owner` (e.g. `switch/<instance>`), from the shared IPAM table. */
+  addressesOf(owner: string): string[] {
+    const ipam = (this.read('ipam.json') ?? {}) as Record<string, Record<string, string>>;
+    return Object.values(ipam).flatMap((pool) => Object.entries(pool).filter(([, o]) => o === owner).map(([a]) => a));
+  }
+
   /** `{vlan: owner}` on one port. */
   vlansOn(device: string, port: string): Record<string, string> {
     const used = (this.read('vlans.json') ?? {})[`${device}|${port}`] as Record<string, { owner: string }> | undefined;
