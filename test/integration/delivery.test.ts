@@ -52,6 +52,19 @@ describe('delivery', () => {
     expect(amh.service.lanes.peakRunning).toBe(4);
   });
 
+  it('pauses fetching at the queue bound and resumes below half of it, answering everything', async () => {
+    const { amh } = await start({ consumer: { concurrency: 1, max_queued: 3 } });
+    const pauses: boolean[] = [];
+    let peakPending = 0;
+    amh.service.events.on('backpressure', ({ paused }) => pauses.push(paused));
+    amh.service.events.on('queued', () => (peakPending = Math.max(peakPending, amh.service.pending)));
+    await amh.send(...Array.from({ length: 8 }, (_, i) => slowEvent(`bp-${i}`, 'REDEEM', 1, 0)));
+    const replies = await amh.replies(8, 120_000);
+    expect(new Set(replies.map((r) => r.sliver_id)).size).toBe(8);
+    expect(peakPending).toBeLessThanOrEqual(3);
+    expect(pauses.slice(0, 2)).toEqual([true, false]);
+  });
+
   it('kills the whole process group of a run that outlives its timeout and answers TIMED_OUT', async () => {
     const { amh, state, root } = await start({ handlers: { slow: { timeouts: { REDEEM: '3s' } } } });
     await amh.send(slowEvent('late-1', 'REDEEM', 1, 120));
