@@ -4,6 +4,7 @@ import type { ExecuteOptions, Executor } from '../dispatch/executor.js';
 import { sleep } from '../dispatch/retry.js';
 import { errorMessage } from '../errors/index.js';
 import { buildResult } from '../results/builder.js';
+import type { InFlight } from '../codec/types.js';
 import { decide, emptyLedger, markInFlight, recordAnswer, type Decision } from './ledger.js';
 import type { LedgerStore, Liveness } from './store.js';
 
@@ -89,18 +90,31 @@ export class LedgerGuard {
           continue;
         }
         case 'run': {
-          if (decision.interrupted) {
-            opts.logger.warn(
-              { interrupted: decision.interrupted },
-              `reconciling: ${decision.interrupted.operation} ${decision.interrupted.event_id} was interrupted (its instance is gone); running ${event.operation} brings the sliver to a known state`,
-            );
-          }
+          let reconciled: string | null = null;
+          if (decision.interrupted) reconciled = await this.probeInterrupted(event, decision.interrupted, opts);
           await this.o.store.put(markInFlight(ledger ?? emptyLedger(event.sliver_id), event, this.o.instanceId, this.now()));
           const result = await this.o.executor.execute(event, opts);
+          if (reconciled) result.message = `${reconciled}; ${result.message}`;
           return this.record(event, result, false);
         }
       }
     }
+  }
+
+  /**
+   * An operation found in flight whose instance is gone: look at what exists
+   * first (the handler's probe, if it has one) so the log and the result say
+   * what the crash left; the run that follows is ensure-style and finishes
+   * or cleans it up.
+   */
+  private async probeInterrupted(event: SliverEvent, interrupted: InFlight, opts: ExecuteOptions): Promise<string> {
+    const probe = await this.o.executor.execute({ ...event, operation: 'PROBE' }, opts);
+    const observed = probe.outcome === 'OK' ? (probe.sliver?.observed ?? 'UNKNOWN') : `not probed (${probe.outcome})`;
+    opts.logger.warn(
+      { interrupted, observed },
+      `reconciling: ${interrupted.operation} ${interrupted.event_id} was interrupted (its instance is gone); found ${observed}, running ${event.operation} to finish or clean up`,
+    );
+    return `reconciled an interrupted ${interrupted.operation} (found ${observed})`;
   }
 
   /** Record the answer durably, then hand it out: a crash between the two re-publishes it from the ledger. */
