@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { fail, parsePositiveInt } from './common.js';
+import { handlersCommand } from './handlers.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { sendCommand } from './send.js';
@@ -49,5 +50,11 @@ common(program.command('replay'))
   .option('--to <when>', "end (exclusive): ISO time, an offset, or 'latest' (default)")
   .option('--dry-run', 'print what each event would get, publish and run nothing')
   .action((opts) => replayCommand(opts).catch(fail));
+
+common(program.command('handlers'))
+  .description('list each resource type with its handler, the operations it supports and its playbooks (missing ones marked)')
+  .option('--json', 'print JSON instead of text')
+  .option('--strict', 'exit with status 1 when a playbook is missing on disk')
+  .action((opts) => handlersCommand(opts).catch(fail));
 
 program.parseAsync().catch(fail);
