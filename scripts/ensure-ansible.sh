@@ -5,10 +5,12 @@
 #
 # Order, first that works wins (idempotent: a second run is a cheap check):
 #   1. $AMH_ANSIBLE_PLAYBOOK, if set and executable;
-#   2. <repo>/.venv/bin/ansible-playbook at the version pinned in
-#      requirements-ansible.txt;
+#   2. <repo>/.venv/bin/ansible-playbook at the versions pinned in
+#      requirements-ansible.txt (ansible-core, and the `ansible` collections
+#      package the production playbooks are syntax-checked with);
 #   3. create/repair <repo>/.venv with a Python >= 3.11 (ansible-core 2.18
-#      refuses older controllers) and pip install the pin;
+#      refuses older controllers) and pip install the pins (~30 s and ~500 MB
+#      for the collections on 2 cores, once);
 #   4. as root only: Debian's ansible-core (apt-get install -y ansible-core,
 #      2.14 on Debian 12), i.e. /usr/bin/ansible-playbook.
 #
@@ -20,6 +22,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REQ="$REPO/requirements-ansible.txt"
 VENV="$REPO/.venv"
 PIN="$(sed -n 's/^ansible-core==\([0-9.]*\).*/\1/p' "$REQ" | head -n1)"
+# The collections package (`ansible==X.Y.Z`), for the production playbooks' syntax check.
+COLLECTIONS_PIN="$(sed -n 's/^ansible==\([0-9.]*\).*/\1/p' "$REQ" | head -n1)"
 
 log() { printf 'ensure-ansible: %s\n' "$*" >&2; }
 done_with() { log "using $1"; printf '%s\n' "$1"; exit 0; }
@@ -40,13 +44,21 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 venv_version() {
-  # Importing ansible.release is ~50 ms; `ansible-playbook --version` is ~1 s.
+  # "<ansible-core> <ansible or ->": reading metadata is ~50 ms; `ansible-playbook --version` is ~1 s.
   [ -x "$VENV/bin/ansible-playbook" ] && [ -x "$VENV/bin/python" ] &&
-    "$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)' 2>/dev/null
+    "$VENV/bin/python" -c '
+import importlib.metadata as m
+def v(name):
+    try:
+        return m.version(name)
+    except m.PackageNotFoundError:
+        return "-"
+print(v("ansible-core"), v("ansible"))' 2>/dev/null
 }
+WANT="$PIN ${COLLECTIONS_PIN:--}"
 
 # 2. Already set up?
-if [ "$(venv_version || true)" = "$PIN" ]; then done_with "$VENV/bin/ansible-playbook"; fi
+if [ "$(venv_version || true)" = "$WANT" ]; then done_with "$VENV/bin/ansible-playbook"; fi
 
 # 3. Build the venv. ansible-core 2.18 needs Python >= 3.11 on the controller.
 python_ok() {
@@ -74,10 +86,12 @@ install_venv() {
     log "creating $VENV with $py ($("$py" -V 2>&1))"
     "$py" -m venv "$VENV" >&2 || { rm -rf "$VENV"; return 1; }
   fi
-  log "installing ansible-core==$PIN into $VENV"
+  log "installing ansible-core==$PIN${COLLECTIONS_PIN:+ and ansible==$COLLECTIONS_PIN (collections)} into $VENV"
+  local started=$SECONDS
   PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     "$VENV/bin/python" -m pip install --quiet -r "$REQ" </dev/null >&2 || return 1
-  [ "$(venv_version || true)" = "$PIN" ]
+  log "pip install took $((SECONDS - started)) s"
+  [ "$(venv_version || true)" = "$WANT" ]
 }
 
 if install_venv; then done_with "$VENV/bin/ansible-playbook"; fi
