@@ -5,7 +5,7 @@ import { detachComponent } from './component-steps.js';
 import { asComponent, probeReport, type ProbeReport } from './report.js';
 import { STEP, VmSteps, asStepError, withNote, type VmContext } from './steps.js';
 import { requireNode } from './validate.js';
-import { targetOf } from './vars.js';
+import { probeVars, targetOf } from './vars.js';
 
 /** What a teardown did, and what it could not do. */
 export interface TeardownReport {
@@ -33,7 +33,7 @@ export async function teardown(
   const report: TeardownReport = { existed: null, done: [], failures: [] };
   let seen: ProbeReport | null = null;
   try {
-    seen = probeReport((await steps.run(STEP.probe, 'operation.probe')).data.probe);
+    seen = probeReport((await steps.run(STEP.probe, 'operation.probe', probeVars(requested))).data.probe);
     report.existed = seen.exists;
   } catch (err) {
     report.failures.push(asStepError(err, STEP.probe));

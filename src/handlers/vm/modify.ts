@@ -7,7 +7,7 @@ import { vmState } from './create.js';
 import { asComponent, probeReport } from './report.js';
 import { STEP, VmSteps, asStepError, withNote, type VmContext } from './steps.js';
 import { requireNode } from './validate.js';
-import { targetOf } from './vars.js';
+import { probeVars, targetOf } from './vars.js';
 
 /**
  * MODIFY: diff the current components (previous_node_sliver, else what the
@@ -20,7 +20,8 @@ import { targetOf } from './vars.js';
 export async function modify(event: SliverEvent, ctx: VmContext): Promise<HandlerOutcome> {
   const sliver = requireNode(event);
   const first = new VmSteps(ctx, event, sliver, targetOf(event, sliver));
-  const seen = probeReport((await first.run(STEP.probe, 'operation.probe')).data.probe);
+  const known = [...(event.previous_node_sliver?.components ?? []), ...sliver.components];
+  const seen = probeReport((await first.run(STEP.probe, 'operation.probe', probeVars(known))).data.probe);
   if (!seen.exists) {
     throw new SubstrateError(`VM ${first.target.instanceName} does not exist; nothing to modify`, STEP.probe);
   }

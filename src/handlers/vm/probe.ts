@@ -4,13 +4,13 @@ import { isPci, isStorage } from './components.js';
 import { probeReport, type ProbeReport } from './report.js';
 import { STEP, VmSteps, type VmContext } from './steps.js';
 import { requireNode } from './validate.js';
-import { targetOf } from './vars.js';
+import { probeVars, targetOf } from './vars.js';
 
 /** PROBE: what the substrate has for this sliver, compared with what the event says it should have. Changes nothing. */
 export async function probe(event: SliverEvent, ctx: VmContext): Promise<HandlerOutcome> {
   const sliver = requireNode(event);
   const steps = new VmSteps(ctx, event, sliver, targetOf(event, sliver));
-  const seen = probeReport((await steps.run(STEP.probe, 'operation.probe')).data.probe);
+  const seen = probeReport((await steps.run(STEP.probe, 'operation.probe', probeVars(sliver.components))).data.probe);
   const verdict = assess(seen, sliver.components);
   const name = seen.instanceName ?? steps.target.instanceName;
   const labels: Record<string, string> = { instance_name: name };

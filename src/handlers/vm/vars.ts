@@ -112,6 +112,16 @@ export function componentVars(c: Component): Vars {
   };
 }
 
+/**
+ * Vars of the probe playbook: the components the sliver should have, so a
+ * production probe (which sees only the hypervisor's host devices) can say
+ * which of them are attached. The sim probe knows its records and ignores them.
+ */
+export function probeVars(components: readonly Component[]): Vars {
+  const byName = new Map(components.map((c) => [c.name, c]));
+  return { components: [...byName.values()].map((c) => componentVars(c).component) };
+}
+
 /** An interface as the playbooks see it (never the L3VPN peering: it may carry a BGP key). */
 function interfaceVars(i: Interface): Vars {
   return {
