@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { NetworkServiceSliver, SliverEvent } from '../../codec/types.js';
 import type { HandlerContext, HandlerOutcome } from '../types.js';
 import { createdService, deletedService, playbookData, probedService, serviceState } from './result.js';
-import { rollback, withRetry } from './retry.js';
+import { rollback } from './rollback.js';
 import { requireService, serviceName, type ServiceType } from './service.js';
 import type { NetworkSettings } from './settings.js';
 import { deleteVars, serviceVars } from './vars.js';
@@ -12,11 +12,6 @@ export type NetworkContext = HandlerContext<NetworkSettings>;
 type CreatedService = z.output<typeof createdService>;
 
 const at = (settings: NetworkSettings, file: string): string => join(settings.playbooks.location, file);
-
-/** One playbook run under the handler's retry policy (only retriable failures are run again). */
-function run(ctx: NetworkContext, playbook: string, vars: Record<string, unknown>) {
-  return withRetry(ctx.config.retry, ctx.signal, ctx.logger, basename(playbook), () => ctx.runPlaybook(playbook, vars));
-}
 
 /**
  * Creates the service with its type's playbook. On any failure (including a
@@ -27,7 +22,7 @@ export async function provision(event: SliverEvent, sliver: NetworkServiceSliver
   const settings = ctx.config;
   const playbook = at(settings, settings.playbooks[sliver.type as ServiceType]);
   try {
-    const result = await run(ctx, playbook, serviceVars(event, sliver, settings));
+    const result = await ctx.runPlaybook(playbook, serviceVars(event, sliver, settings));
     return playbookData(createdService, result.data, 'service', basename(playbook));
   } catch (err) {
     return rollback(err, ctx.logger, () => ctx.runCleanup(at(settings, settings.cleanup.ALL), deleteVars(event, sliver, settings)));
@@ -37,7 +32,7 @@ export async function provision(event: SliverEvent, sliver: NetworkServiceSliver
 /** Deletes the service; the playbook retries its delete step `runtime.delete_retries` times and fails if none worked. */
 export async function unprovision(event: SliverEvent, sliver: NetworkServiceSliver, ctx: NetworkContext) {
   const playbook = at(ctx.config, ctx.config.playbooks.operation.delete);
-  const result = await run(ctx, playbook, deleteVars(event, sliver, ctx.config));
+  const result = await ctx.runPlaybook(playbook, deleteVars(event, sliver, ctx.config));
   return playbookData(deletedService, result.data, 'service', basename(playbook));
 }
 
@@ -69,7 +64,7 @@ export async function remove(event: SliverEvent, ctx: NetworkContext): Promise<H
 export async function probe(event: SliverEvent, ctx: NetworkContext): Promise<HandlerOutcome> {
   const sliver = requireService(event);
   const playbook = at(ctx.config, ctx.config.playbooks.operation.probe);
-  const result = await run(ctx, playbook, serviceVars(event, sliver, ctx.config));
+  const result = await ctx.runPlaybook(playbook, serviceVars(event, sliver, ctx.config));
   const { observed, details, record } = playbookData(probedService, result.data, 'service', basename(playbook));
   const name = serviceName(event.sliver_id, sliver);
   return {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
-import { retryPolicySchema } from './retry.js';
 
 const playbook = (file: string) => z.string().min(1).default(file);
 
@@ -8,7 +7,8 @@ const playbook = (file: string) => z.string().min(1).default(file);
  * `handlers.<entry>` settings of the network plugin. Keys follow the
  * reference's net handler config (playbooks.location, inventory_location,
  * one playbook per resource type, operation.*, cleanup.*, delete_retries,
- * network.border_routers); `retry` and `controller` are ours.
+ * network.border_routers); `controller` is ours. The retry policy is the
+ * handler entry's generic `retry` (src/config/schema.ts).
  */
 export function networkSettingsSchema(resolvePath: (p: string) => string) {
   return z
@@ -75,7 +75,6 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
-      retry: retryPolicySchema,
       substrate: z
         .object({
           /** Sim substrate: where the "hardware" state lives (shared with the VM and switch handlers). Env AMH_SIM_STATE_DIR overrides. */

@@ -1,7 +1,7 @@
 import { basename, join } from 'node:path';
 import type { SliverEvent } from '../../codec/types.js';
 import { playbookData } from '../network/result.js';
-import { rollback, withRetry } from '../network/retry.js';
+import { rollback } from '../network/rollback.js';
 import type { HandlerContext, HandlerOutcome } from '../types.js';
 import { createdSwitch, deletedSwitch, probedSwitch, switchState } from './result.js';
 import type { SwitchSettings } from './settings.js';
@@ -12,10 +12,6 @@ type Ctx = HandlerContext<SwitchSettings>;
 
 const at = (settings: SwitchSettings, file: string): string => join(settings.playbooks.location, file);
 
-function run(ctx: Ctx, playbook: string, vars: Record<string, unknown>) {
-  return withRetry(ctx.config.retry, ctx.signal, ctx.logger, basename(playbook), () => ctx.runPlaybook(playbook, vars));
-}
-
 /** Claims and configures the switch; a failure part-way is cleaned up before it is reported. */
 export async function create(event: SliverEvent, ctx: Ctx): Promise<HandlerOutcome> {
   const sliver = requireSwitch(event);
@@ -23,7 +19,7 @@ export async function create(event: SliverEvent, ctx: Ctx): Promise<HandlerOutco
   const playbook = at(ctx.config, ctx.config.playbooks.Switch);
   let sw;
   try {
-    const result = await run(ctx, playbook, vars);
+    const result = await ctx.runPlaybook(playbook, vars);
     sw = playbookData(createdSwitch, result.data, 'switch', basename(playbook));
   } catch (err) {
     return rollback(err, ctx.logger, () => ctx.runCleanup(at(ctx.config, ctx.config.cleanup.ALL), vars));
@@ -38,7 +34,7 @@ export async function create(event: SliverEvent, ctx: Ctx): Promise<HandlerOutco
 export async function remove(event: SliverEvent, ctx: Ctx): Promise<HandlerOutcome> {
   const sliver = requireSwitch(event);
   const playbook = at(ctx.config, ctx.config.playbooks.operation.delete);
-  const result = await run(ctx, playbook, switchVars(event, sliver, ctx.config));
+  const result = await ctx.runPlaybook(playbook, switchVars(event, sliver, ctx.config));
   const gone = playbookData(deletedSwitch, result.data, 'switch', basename(playbook));
   const note = gone.note ? ` (${gone.note})` : '';
   return {
@@ -50,7 +46,7 @@ export async function remove(event: SliverEvent, ctx: Ctx): Promise<HandlerOutco
 export async function probe(event: SliverEvent, ctx: Ctx): Promise<HandlerOutcome> {
   const sliver = requireSwitch(event);
   const playbook = at(ctx.config, ctx.config.playbooks.operation.probe);
-  const result = await run(ctx, playbook, switchVars(event, sliver, ctx.config));
+  const result = await ctx.runPlaybook(playbook, switchVars(event, sliver, ctx.config));
   const { observed, details, record } = playbookData(probedSwitch, result.data, 'switch', basename(playbook));
   const name = switchInstanceName(event, sliver);
   return {

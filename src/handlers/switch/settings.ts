@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration.js';
-import { retryPolicySchema } from '../network/retry.js';
 
 const playbook = (file: string) => z.string().min(1).default(file);
 
@@ -61,7 +60,6 @@ export function switchSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
-      retry: retryPolicySchema,
       substrate: z
         .object({
           /** Sim substrate: where the "hardware" state lives (shared with the VM and network handlers). Env AMH_SIM_STATE_DIR overrides. */

@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, OperationTimeoutError, PlaybookError } from '../../../src/errors/index.js';
+import { PlaybookError } from '../../../src/errors/index.js';
 import { serviceChanges } from '../../../src/handlers/network/diff.js';
 import { networkPlugin } from '../../../src/handlers/network/index.js';
-import { backoffMs, withRetry } from '../../../src/handlers/network/retry.js';
 import { serviceName } from '../../../src/handlers/network/service.js';
-import { silentLogger } from '../../../src/observability/logger.js';
 import { fakeContext, networkEvent, settingsOf } from '../../helpers/network-unit.js';
 import { port } from '../../helpers/sim-network.js';
 
 type Json = Record<string, unknown>;
 
-const settings = settingsOf(networkPlugin, {
-  network: { border_routers: ['br-1'] },
-  retry: { attempts: 3, backoff_initial: '1ms', backoff_max: '2ms' },
-});
+const settings = settingsOf(networkPlugin, { network: { border_routers: ['br-1'] } });
 const endpoints = [
   { name: 'a', site: 'S1', device: 'sw1', port: port(1), vlan: null, mac: '02:00:00:00:00:0a' },
   { name: 'b', site: 'S2', device: 'sw2', port: port(2), vlan: 300 },
@@ -83,15 +78,9 @@ describe('network plugin: create', () => {
     expect((err as Error).message).toMatch(/^net_create.yml returned no usable data.service \(type: /);
   });
 
-  it('retries a retriable failure (unreachable controller) per the retry policy, never a refusal', async () => {
-    let calls = 0;
-    const { ctx } = fakeContext(settings, (r) => (r.cleanup ? { data: deleted(false) } : ++calls < 3 ? boom('net_create.yml: validate', true) : { data: created }));
-    await expect(networkPlugin.create?.(redeem, ctx)).resolves.toMatchObject({ sliver: { observed: 'EXISTS' } });
-    expect(calls).toBe(3);
-
-    const refused = fakeContext(settings, (r) => (r.cleanup ? { data: deleted(false) } : boom('net_create.yml: validate')));
-    await expect(networkPlugin.create?.(redeem, refused.ctx)).rejects.toThrow(/validate failed/);
-    expect(refused.runs.filter((r) => !r.cleanup)).toHaveLength(1);
+  it('keeps a transient failure retriable after the cleanup, so the executor (handlers.<h>.retry) can run the create again', async () => {
+    const { ctx } = fakeContext(settings, (r) => (r.cleanup ? { data: deleted(true) } : boom('net_create.yml: validate', true)));
+    await expect(networkPlugin.create?.(redeem, ctx)).rejects.toMatchObject({ retriable: true, step: 'net_create.yml: validate' });
   });
 });
 
@@ -167,25 +156,10 @@ describe('network plugin: modify', () => {
   });
 });
 
-describe('service name and retry policy', () => {
+describe('service name', () => {
   it('is the local_name label, else {name[:16]}-{sliver_id}', () => {
     const sliver = networkEvent('L2PTP', { name: 'a-very-long-service-name', interfaces: [] }).network_sliver!;
     expect(serviceName('s9', sliver)).toBe('a-very-long-serv-s9');
     expect(serviceName('s9', { ...sliver, labels: { local_name: 'mine' } })).toBe('mine');
-  });
-
-  it('backs off exponentially up to the cap', () => {
-    const policy = { attempts: 5, backoff_initial: 100, backoff_max: 350 };
-    expect([1, 2, 3, 4].map((n) => backoffMs(policy, n))).toEqual([100, 200, 350, 350]);
-  });
-
-  it('ends a backoff cut short by the operation timeout as a timeout, by a cancellation as a cancellation', async () => {
-    const policy = { attempts: 3, backoff_initial: 60_000, backoff_max: 60_000 };
-    const failing = () => Promise.reject(boom('x', true));
-    const timedOut = AbortSignal.timeout(20);
-    await expect(withRetry(policy, timedOut, silentLogger(), 'x.yml', failing)).rejects.toBeInstanceOf(OperationTimeoutError);
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 20);
-    await expect(withRetry(policy, controller.signal, silentLogger(), 'x.yml', failing)).rejects.toBeInstanceOf(CancelledError);
   });
 });

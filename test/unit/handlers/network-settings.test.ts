@@ -19,14 +19,15 @@ describe('network and switch handler settings', () => {
       cleanup: { ALL: 'net_delete.yml' },
       runtime: { delete_retries: 3 },
       network: { border_routers: expect.any(Array) },
-      retry: { attempts: 3, backoff_initial: 2000, backoff_max: 30000 },
     });
+    // The retry policy is the generic `handlers.<h>.retry` (the executor retries whole operations).
+    expect(network.retry).toEqual({ attempts: 3, backoff_initial: 2000, backoff_max: 30000 });
     expect(registry.resolve('Switch')).toMatchObject({ name: 'switch', settings: { playbooks: { Switch: 'switch_create.yml' } } });
   });
 
   it('fills defaults when only the plugin is named', () => {
     const registry = registryFor({ vm: { plugin: 'vm' }, net: { plugin: 'network' }, p4: { plugin: 'switch' } });
-    expect(registry.resolve('L3VPN').settings).toMatchObject({ playbooks: { L3VPN: 'net_create.yml' }, retry: { attempts: 3 } });
+    expect(registry.resolve('L3VPN').settings).toMatchObject({ playbooks: { L3VPN: 'net_create.yml' }, cleanup: { ALL: 'net_delete.yml' } });
     expect(registry.resolve('Switch').name).toBe('p4');
   });
 

@@ -3,7 +3,7 @@ import { PlaybookError, ValidationError } from '../../../src/errors/index.js';
 import { switchPlugin } from '../../../src/handlers/switch/index.js';
 import { fakeContext, p4Event, settingsOf } from '../../helpers/network-unit.js';
 
-const settings = settingsOf(switchPlugin, { retry: { attempts: 1 } });
+const settings = settingsOf(switchPlugin);
 const redeem = p4Event({}, { sliver_id: 's1' });
 const created = {
   switch: {
