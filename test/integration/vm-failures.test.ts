@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { playbooksDir } from '../../src/paths.js';
-import { testRunner } from '../helpers/ansible.js';
 import { startTestService, type TestService } from '../helpers/service.js';
-import { DEVICES, SimState, gpu, nvme, poaEvent, smartNic, vmWith } from '../helpers/sim.js';
+import { DEVICES, SimState, gpu, poaEvent, smartNic, vmWith } from '../helpers/sim.js';
 
 // What goes wrong, on the real broker and real ansible-playbook: every failure
 // is reported with its step, and nothing is left behind in the substrate.
@@ -45,25 +43,6 @@ describe('VM failures', () => {
     expect(reply.message).toContain(`PCI device ${DEVICES.gpu[0]} on sim-worker-1 is already attached to VM owner-node1 (sliver owner, component GPU1)`);
     expect(sim.leftovers('thief-node1')).toEqual({ vm: false, bdfs: [], ips: [] });
     expect(sim.holder(DEVICES.gpu[0])).toMatchObject({ instance_name: 'owner-node1' });
-  });
-
-  it('a create re-run after a crash finishes the half-done one instead of failing', async () => {
-    // The crashed attempt: VM booted and the GPU attached, then the process died.
-    const { runner } = await testRunner();
-    const vars = { sliver_id: 'resume', name: 'node1', worker: 'sim-worker-1', flavor: { core: 2, ram: 8, disk: 10 }, state_dir: amh.stateDir };
-    expect((await runner({ playbook: playbooksDir('sim', 'vm_create.yml'), extraVars: vars })).outcome).toBe('ok');
-    const half = await runner({ playbook: playbooksDir('sim', 'vm_pci.yml'), extraVars: { ...vars, component_op: 'attach', component: gpu('GPU1', DEVICES.gpu[1]) } });
-    expect(half.outcome, half.stderrTail).toBe('ok');
-    const ip = sim.vm('resume-node1')?.management_ip;
-
-    const reply = await roundTrip(vmWith('resume', [gpu('GPU1', DEVICES.gpu[1]), nvme('NVME1', DEVICES.nvme[1])]));
-    expect(reply.outcome, reply.message).toBe('OK');
-    expect(reply.sliver).toMatchObject({ management_ip: ip });
-    expect(reply.sliver?.components.map((c) => [c.name, c.guest_bdfs])).toEqual([
-      ['GPU1', ['0000:07:00.0']],
-      ['NVME1', ['0000:08:00.0']],
-    ]);
-    expect(sim.heldBy('resume-node1').sort()).toEqual([DEVICES.nvme[1], DEVICES.gpu[1]].sort());
   });
 
   it('a delete whose retries all fail is FAILED (the reference said OK); a transient one is absorbed by the retries', async () => {
