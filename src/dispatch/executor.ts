@@ -1,5 +1,5 @@
 import type { HostStats, PlaybookRunner } from '../ansible/types.js';
-import type { Outcome, SliverEvent, SliverResult } from '../codec/types.js';
+import type { Outcome, PoaResult, SliverEvent, SliverResult } from '../codec/types.js';
 import {
   AmhError,
   CancelledError,
@@ -11,7 +11,7 @@ import {
 import { HandlerRegistry, type RegisteredHandler } from '../handlers/registry.js';
 import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
-import { buildResult } from '../results/builder.js';
+import { RESULT_CODES, buildResult } from '../results/builder.js';
 import { stepRunner } from './playbook-step.js';
 import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';
@@ -56,7 +56,7 @@ export class Executor {
         errorCode: fields.err === undefined ? null : fields.err instanceof AmhError ? fields.err.code : 'EXCEPTION',
         failedStep: fields.err instanceof PlaybookError ? (fields.err.step ?? null) : null,
         sliver: fields.result?.sliver ?? null,
-        poa: fields.result?.poa ?? null,
+        poa: fields.result?.poa ?? failedPoa(event, outcome, fields.message),
         hostStats: [...stats.values()],
         startedAt,
         finishedAt: this.now(),
@@ -74,7 +74,8 @@ export class Executor {
         if (timeout.aborted) return new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined);
         return new CancelledError(`cancelled: ${errorMessage(opts.signal?.reason ?? 'aborted')}`, undefined);
       };
-      const steps = { runner: this.options.runner, logger: opts.logger, killGraceMs: this.options.killGraceMs, stats };
+      const inventory = handler.plugin.inventory?.(handler.settings) ?? null;
+      const steps = { runner: this.options.runner, logger: opts.logger, killGraceMs: this.options.killGraceMs, stats, inventory };
       const { cleanup } = handler.timeouts;
       const { retry } = handler;
       for (;;) {
@@ -128,6 +129,12 @@ export class Executor {
     handler.plugin.validate?.(event, handler.settings);
     return fn;
   }
+}
+
+/** A POA that did not succeed still answers in the reference's POA shape, with a non-zero code. */
+function failedPoa(event: SliverEvent, outcome: Outcome, message: string): PoaResult | null {
+  if (event.operation !== 'POA' || !event.poa || outcome === 'OK') return null;
+  return { operation: event.poa.operation, poa_id: event.poa.poa_id, code: RESULT_CODES[outcome], info_json: null, message };
 }
 
 function outcomeOf(err: unknown): Outcome {

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { HostStats, PlaybookRunner, PlaybookRunResult } from '../ansible/types.js';
-import { CancelledError, OperationTimeoutError, PlaybookError } from '../errors/index.js';
+import { CancelledError, OperationTimeoutError, PlaybookError, SubstrateError } from '../errors/index.js';
 import type { RunPlaybook } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
 import { mergeHostStats } from '../results/builder.js';
@@ -47,10 +47,13 @@ function errorFor(result: PlaybookRunResult, timedOut: boolean): PlaybookError {
   if (result.outcome === 'cancelled') return new CancelledError(`cancelled during ${step}`, step);
   if (task) {
     const why = task.msg ?? (typeof task.result.stderr === 'string' ? task.result.stderr : 'no message');
-    return new PlaybookError(`${step} failed on ${task.host}: ${why}`, step, {
-      // Transient: the host was unreachable, or the step itself said so (e.g. a substrate API timeout).
-      retriable: result.outcome === 'unreachable' || task.status === 'unreachable' || task.result.retriable === true,
-    });
+    // Transient: the host was unreachable, or the step itself said so (e.g. a substrate API timeout).
+    const retriable = result.outcome === 'unreachable' || task.status === 'unreachable' || task.result.retriable === true;
+    // A step that names its refusal (e.g. `bdf_in_use`) is the substrate saying no, not a broken playbook.
+    const refusal = typeof task.result.error_code === 'string' ? task.result.error_code : null;
+    return refusal
+      ? new SubstrateError(`${step} refused on ${task.host} (${refusal}): ${why}`, step, { retriable })
+      : new PlaybookError(`${step} failed on ${task.host}: ${why}`, step, { retriable });
   }
   const tail = result.stderrTail.trim().split('\n').slice(-3).join(' | ');
   return new PlaybookError(`${book} exited with code ${result.exitCode}: ${tail || 'no output'}`, step);

@@ -54,6 +54,8 @@ export interface HandlerPlugin<Settings = unknown> {
    * `resolvePath` makes paths relative to the config file absolute.
    */
   settingsSchema(resolvePath: (path: string) => string): z.ZodType<Settings>;
+  /** Inventory for every playbook run (`playbooks.inventory_location`); null = a generated localhost inventory. */
+  inventory?(settings: Settings): string | null;
   /** Playbooks the settings refer to (absolute paths), for `amh handlers`. */
   playbooks(settings: Settings): Record<string, string>;
   /** Checks done before any playbook runs; throw ValidationError to answer REJECTED. */

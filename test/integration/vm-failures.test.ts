@@ -69,7 +69,13 @@ describe('VM failures', () => {
 
   it('an unknown POA operation is REJECTED and nothing runs', async () => {
     const reply = await roundTrip(poaEvent('owner', 'wipe_everything'));
-    expect(reply).toMatchObject({ outcome: 'REJECTED', result_code: -2, error_code: 'VALIDATION', poa: null, host_stats: [] });
+    expect(reply).toMatchObject({
+      outcome: 'REJECTED',
+      result_code: -2,
+      error_code: 'VALIDATION',
+      poa: { operation: 'wipe_everything', code: -2, info_json: null },
+      host_stats: [],
+    });
     expect(reply.message).toContain("unknown POA operation 'wipe_everything'");
     expect(sim.vm('owner-node1')).toMatchObject({ state: 'ACTIVE' });
   });

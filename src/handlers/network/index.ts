@@ -12,6 +12,7 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
   description: 'Network services (L2Bridge, L2PTP, L2STS, FABNet*, L3VPN, PortMirror): create, delete, modify, probe',
   resourceTypes: SERVICE_TYPES,
   settingsSchema: networkSettingsSchema,
+  inventory: (s) => s.playbooks.inventory_location,
   // Keyed by the config path under `playbooks` (and `cleanup.ALL`), so `amh handlers` output maps back to the file.
   playbooks: (s) => ({
     ...Object.fromEntries(SERVICE_TYPES.map((type) => [type, join(s.playbooks.location, s.playbooks[type])])),

@@ -10,6 +10,7 @@ export const switchPlugin: HandlerPlugin<SwitchSettings> = {
   description: 'P4 switches: create, delete, probe (no modify, as in the reference)',
   resourceTypes: ['Switch'],
   settingsSchema: switchSettingsSchema,
+  inventory: (s) => s.playbooks.inventory_location,
   playbooks: (s) => ({
     Switch: join(s.playbooks.location, s.playbooks.Switch),
     'operation.delete': join(s.playbooks.location, s.playbooks.operation.delete),

@@ -18,6 +18,7 @@ export const vmPlugin: HandlerPlugin<VmSettings> = {
   description: 'Virtual machines with PCI passthrough components and volumes, through Ansible playbooks',
   resourceTypes: ['VM'],
   settingsSchema: vmSettingsSchema,
+  inventory: (s) => s.playbooks.inventory_location,
   playbooks: allPlaybooks,
   validate: validateVmEvent,
   create,

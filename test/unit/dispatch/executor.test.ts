@@ -27,6 +27,7 @@ const oneStepVm: HandlerPlugin<VmSettings> = {
   description: 'VM plugin reduced to one playbook per operation',
   resourceTypes: vmPlugin.resourceTypes,
   settingsSchema: vmPlugin.settingsSchema,
+  inventory: vmPlugin.inventory,
   playbooks: vmPlugin.playbooks,
   validate: vmPlugin.validate,
   async create(e, ctx) {
@@ -173,5 +174,25 @@ describe('Executor', () => {
       expect(result).toMatchObject({ outcome: 'FAILED', attempts: 1 });
       expect(runner.calls).toHaveLength(1);
     });
+  });
+
+  it('passes the handler\'s inventory_location to every playbook run', async () => {
+    const runner = fakeRunner();
+    await executor(runner, { handlers: { vm: { playbooks: { inventory_location: '/etc/amh/workers.ini' } } } }).execute(event(), { logger });
+    expect(runner.calls[0]?.inventory).toBe('/etc/amh/workers.ini');
+    const local = fakeRunner();
+    await executor(local).execute(event(), { logger });
+    expect(local.calls[0]?.inventory).toBeUndefined(); // the runner generates a localhost inventory
+  });
+
+  it('reports a step the substrate refused (it names an error_code) as SUBSTRATE, with the code in the message', async () => {
+    const runner = fakeRunner(() => ({
+      outcome: 'failed',
+      exitCode: 2,
+      failedTask: { host: 'localhost', task: 'boot', status: 'failed', msg: 'no room', result: { error_code: 'no_capacity' }, ignoreErrors: false },
+    }));
+    const result = await executor(runner).execute(event(), { logger });
+    expect(result).toMatchObject({ outcome: 'FAILED', error_code: 'SUBSTRATE', failed_step: 'vm_create.yml: boot' });
+    expect(result.message).toContain('(no_capacity): no room');
   });
 });

@@ -199,7 +199,8 @@ describe('VM POA', () => {
   it('rejects an unknown operation without running anything', async () => {
     const runner = substrate();
     const result = await run(runner, poaEvent('s1', 'delete'));
-    expect(result).toMatchObject({ outcome: 'REJECTED', poa: null });
+    // Answered in the reference's POA shape, never treated as a delete.
+    expect(result).toMatchObject({ outcome: 'REJECTED', poa: { operation: 'delete', code: -2, info_json: null } });
     expect(runner.calls).toHaveLength(0);
   });
 });
