@@ -4,6 +4,8 @@ import type { Logger } from '../observability/logger.js';
 interface Running {
   event: SliverEvent;
   controller: AbortController;
+  /** Stops listening to the shutdown signal. */
+  detach: () => void;
 }
 
 /**
@@ -31,11 +33,19 @@ export class Supersession {
   /** The event got its lane: the signal its operation runs under. */
   started(event: SliverEvent, shutdown: AbortSignal): AbortSignal {
     const controller = new AbortController();
-    this.running.set(event.sliver_id, { event, controller });
-    return AbortSignal.any([shutdown, controller.signal]);
+    // Not AbortSignal.any([shutdown, ...]): on Node 20 every such call leaves a WeakRef
+    // on the long-lived shutdown signal that is never freed (nodejs/node#55351).
+    const onShutdown = (): void => controller.abort(shutdown.reason);
+    if (shutdown.aborted) onShutdown();
+    else shutdown.addEventListener('abort', onShutdown, { once: true });
+    this.running.set(event.sliver_id, { event, controller, detach: () => shutdown.removeEventListener('abort', onShutdown) });
+    return controller.signal;
   }
 
   finished(event: SliverEvent): void {
-    if (this.running.get(event.sliver_id)?.event === event) this.running.delete(event.sliver_id);
+    const current = this.running.get(event.sliver_id);
+    if (current?.event !== event) return;
+    current.detach();
+    this.running.delete(event.sliver_id);
   }
 }

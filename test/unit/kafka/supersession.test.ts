@@ -36,6 +36,21 @@ describe('Supersession', () => {
   });
 });
 
+describe('Supersession and shutdown', () => {
+  it('passes a shutdown on to running operations only, and lets go of finished ones', () => {
+    const shutdown = new AbortController();
+    const s = new Supersession();
+    const done = event({ event_id: 'a', sliver_id: 'done', sequence: 1 });
+    const doneSignal = s.started(done, shutdown.signal);
+    s.finished(done);
+    const running = s.started(event({ event_id: 'b', sliver_id: 'busy', sequence: 1 }), shutdown.signal);
+    shutdown.abort(new Error('shutdown'));
+    expect(running.aborted).toBe(true);
+    expect(String(running.reason)).toContain('shutdown');
+    expect(doneSignal.aborted).toBe(false); // its listener was removed when it finished
+  });
+});
+
 describe('SlidingWindowLimit', () => {
   it('allows max events per window and forgets old ones', () => {
     let now = 0;
