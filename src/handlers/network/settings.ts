@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/duration.js';
 
 const playbook = (file: string) => z.string().min(1).default(file);
@@ -18,7 +19,7 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
           /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
           location: z.string().default('../playbooks/sim').transform(resolvePath),
           /** Inventory for production playbooks; null = a generated localhost inventory. */
-          inventory_location: z.string().nullable().default(null).transform((p) => (p === null ? null : resolvePath(p))),
+          inventory_location: optionalPathSchema(resolvePath),
           /** Playbook that creates a service of each type (relative to `location`); the type is passed in `service.type`. */
           L2Bridge: playbook('net_create.yml'),
           L2PTP: playbook('net_create.yml'),
@@ -75,13 +76,7 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
-      substrate: z
-        .object({
-          /** Sim substrate: where the "hardware" state lives (shared with the VM and switch handlers). Env AMH_SIM_STATE_DIR overrides. */
-          state_dir: z.string().default('../var/sim').transform(resolvePath),
-        })
-        .strict()
-        .prefault({}),
+      substrate: substrateSettings(resolvePath),
     })
     .strict();
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/duration.js';
 
 const playbook = (file: string) => z.string().min(1).default(file);
@@ -9,7 +10,7 @@ const playbook = (file: string) => z.string().min(1).default(file);
  * admin_ssh_key, playbooks.Switch, operation.*, cleanup.*, runtime.*).
  */
 export function switchSettingsSchema(resolvePath: (p: string) => string) {
-  const optionalPath = z.string().nullable().default(null).transform((p) => (p === null ? null : resolvePath(p)));
+  const optionalPath = optionalPathSchema(resolvePath);
   return z
     .object({
       playbooks: z
@@ -60,13 +61,7 @@ export function switchSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
-      substrate: z
-        .object({
-          /** Sim substrate: where the "hardware" state lives (shared with the VM and network handlers). Env AMH_SIM_STATE_DIR overrides. */
-          state_dir: z.string().default('../var/sim').transform(resolvePath),
-        })
-        .strict()
-        .prefault({}),
+      substrate: substrateSettings(resolvePath),
     })
     .strict();
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/index.js';
 
 /** Component types the VM handler provisions, each with a playbook of its own (`playbooks.<type>`). */
@@ -32,11 +33,7 @@ const file = (fallback: string) => z.string().min(1).default(fallback);
  * switches the substrate.
  */
 export function vmSettingsSchema(resolvePath: (p: string) => string) {
-  const optionalPath = z
-    .string()
-    .nullable()
-    .default(null)
-    .transform((p) => (p === null ? null : resolvePath(p)));
+  const optionalPath = optionalPathSchema(resolvePath);
   return z
     .object({
       playbooks: z
@@ -110,13 +107,7 @@ export function vmSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
-      substrate: z
-        .object({
-          /** Sim substrate: where the "hardware" state lives. Env AMH_SIM_STATE_DIR overrides. */
-          state_dir: z.string().default('../var/sim').transform(resolvePath),
-        })
-        .strict()
-        .prefault({}),
+      substrate: substrateSettings(resolvePath),
     })
     .strict();
 }
