@@ -15,7 +15,9 @@ bash scripts/kafka.sh start
 mkdir -p var/demo
 log="var/demo/amh-run.log"
 echo "==> starting the consumer (amh run); its log: $log"
-amh run --log-level info >"$log" 2>&1 &
+# node itself in the background (not the amh() function, whose subshell would
+# be what $! names): the trap must signal the consumer, not a wrapper around it.
+node "$root/dist/cli/main.js" run --log-level info >"$log" 2>&1 &
 consumer=$!
 cleanup() { kill -TERM "$consumer" 2>/dev/null && wait "$consumer" 2>/dev/null || true; }
 trap cleanup EXIT
