@@ -13,6 +13,8 @@ export class Committer {
   constructor(
     private readonly consumer: Pick<Consumer, 'commitOffsets'>,
     private readonly logger: Logger,
+    /** Told about every batch the broker accepted. */
+    private readonly onCommitted: (offsets: readonly { topic: string; partition: number; offset: bigint }[]) => void = () => {},
   ) {}
 
   /** Ask for `offset` (the next offset to read) to be committed on a partition. */
@@ -39,6 +41,7 @@ export class Committer {
       try {
         await this.consumer.commitOffsets(batch.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.offset.toString() })));
         this.logger.debug({ offsets: batch.map((b) => `${b.topic}/${b.partition}@${b.offset}`) }, 'committed');
+        this.onCommitted(batch);
         failures = 0;
       } catch (err) {
         failures++;

@@ -52,7 +52,9 @@ export class ConsumerRunner {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: ConsumerRunnerOptions) {
-    this.committer = new Committer(o.consumer, o.logger);
+    this.committer = new Committer(o.consumer, o.logger, (offsets) => {
+      for (const c of offsets) o.events.emit('committed', { topic: c.topic, partition: c.partition, offset: c.offset.toString() });
+    });
   }
 
   async start(): Promise<void> {
@@ -172,9 +174,7 @@ export class ConsumerRunner {
   private done(topic: string, partition: number, offset: bigint): void {
     const next = this.tracker.complete(topic, partition, offset);
     if (next === null) return;
-    void this.committer.commit(topic, partition, next).then(() =>
-      this.o.events.emit('committed', { topic, partition, offset: next.toString() }),
-    );
+    void this.committer.commit(topic, partition, next);
   }
 
   private applyBackpressure(): void {

@@ -34,22 +34,6 @@ export class OffsetTracker {
     return this.partitions.get(key(topic, partition))?.inFlight.size ?? 0;
   }
 
-  /** Forget a partition (after it was revoked): its uncommitted work will be redelivered elsewhere. */
-  forget(topic: string, partition: number): void {
-    this.partitions.delete(key(topic, partition));
-  }
-
-  /** Everything committable now, for a final commit on shutdown. */
-  snapshot(): { topic: string; partition: number; offset: bigint }[] {
-    const out: { topic: string; partition: number; offset: bigint }[] = [];
-    for (const [k, state] of this.partitions) {
-      if (state.committed === null) continue;
-      const sep = k.lastIndexOf('\u0000');
-      out.push({ topic: k.slice(0, sep), partition: Number(k.slice(sep + 1)), offset: state.committed });
-    }
-    return out;
-  }
-
   private committable(state: PartitionState): bigint | null {
     if (state.highest === null) return null;
     let lowest: bigint | null = null;
