@@ -21,3 +21,21 @@ export function substrateSettings(resolvePath: (p: string) => string) {
     .strict()
     .prefault({});
 }
+
+/** A playbook file name, relative to `playbooks.location`. */
+export function playbookFile(fallback: string) {
+  return z.string().min(1).default(fallback);
+}
+
+/**
+ * The keys every `playbooks:` section starts with (the reference's names):
+ * `location` (sim or production folder) and `inventory_location` (null = a
+ * generated localhost inventory; passed to every run as `-i`).
+ */
+export function playbooksBase(resolvePath: (p: string) => string) {
+  return {
+    /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
+    location: z.string().default('../playbooks/sim').transform(resolvePath),
+    inventory_location: optionalPath(resolvePath),
+  };
+}

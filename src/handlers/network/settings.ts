@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
+import { playbookFile, playbooksBase, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/duration.js';
 
-const playbook = (file: string) => z.string().min(1).default(file);
+const playbook = playbookFile;
 
 /**
  * `handlers.<entry>` settings of the network plugin. Keys follow the
@@ -16,10 +16,7 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
     .object({
       playbooks: z
         .object({
-          /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
-          location: z.string().default('../playbooks/sim').transform(resolvePath),
-          /** Inventory for production playbooks; null = a generated localhost inventory. */
-          inventory_location: optionalPathSchema(resolvePath),
+          ...playbooksBase(resolvePath),
           /** Playbook that creates a service of each type (relative to `location`); the type is passed in `service.type`. */
           L2Bridge: playbook('net_create.yml'),
           L2PTP: playbook('net_create.yml'),

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
+import { optionalPath as optionalPathSchema, playbookFile, playbooksBase, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/duration.js';
 
-const playbook = (file: string) => z.string().min(1).default(file);
+const playbook = playbookFile;
 
 /**
  * `handlers.<entry>` settings of the P4 switch plugin, in the shape of the
@@ -15,10 +15,7 @@ export function switchSettingsSchema(resolvePath: (p: string) => string) {
     .object({
       playbooks: z
         .object({
-          /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
-          location: z.string().default('../playbooks/sim').transform(resolvePath),
-          /** Inventory for production playbooks; null = a generated localhost inventory (the switch is added from the event). */
-          inventory_location: optionalPath,
+          ...playbooksBase(resolvePath),
           /** Private key the production playbooks log in to the switch with; null = the SSH agent / default keys. */
           admin_ssh_key: optionalPath,
           /** Playbook that provisions a P4 switch (relative to `location`). */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { optionalPath as optionalPathSchema, substrateSettings } from '../common/settings.js';
+import { optionalPath as optionalPathSchema, playbookFile, playbooksBase, substrateSettings } from '../common/settings.js';
 import { duration } from '../../config/index.js';
 
 /** Component types the VM handler provisions, each with a playbook of its own (`playbooks.<type>`). */
@@ -22,7 +22,7 @@ export type PlaybookKey =
   | `config.${(typeof CONFIG_PLAYBOOKS)[number]}`
   | `cleanup.${(typeof CLEANUP_PLAYBOOKS)[number]}`;
 
-const file = (fallback: string) => z.string().min(1).default(fallback);
+const file = playbookFile;
 
 /**
  * `handlers.<entry>` settings of the VM plugin. Keys follow the reference's
@@ -38,10 +38,7 @@ export function vmSettingsSchema(resolvePath: (p: string) => string) {
     .object({
       playbooks: z
         .object({
-          /** Folder of the playbooks (sim: `playbooks/sim`; production: `playbooks/production`). */
-          location: z.string().default('../playbooks/sim').transform(resolvePath),
-          /** Inventory for production playbooks; null = a generated localhost inventory. */
-          inventory_location: optionalPath,
+          ...playbooksBase(resolvePath),
           /** Private key the production playbooks log into VMs with (reference: admin_ssh_key); null = none. */
           admin_ssh_key: optionalPath,
           /** Boots the VM: validate, boot with user keys, management IP, wait for SSH, report its instance name. */
