@@ -77,6 +77,24 @@ export class SubstrateError extends PlaybookError {
   override readonly code = 'SUBSTRATE';
 }
 
+/**
+ * Something outside the event is briefly unavailable (broker or registry
+ * unreachable, no partition leader, a request timed out). The message is
+ * retried with backoff while its partition waits: never dead-lettered, never
+ * answered, never dropped.
+ */
+export class TransientError extends AmhError {
+  override readonly code: string = 'TRANSIENT';
+  constructor(message: string, options: AmhErrorOptions = {}) {
+    super(message, { ...options, retriable: true });
+  }
+}
+
+/** The service cannot go on (e.g. the dead-letter limit, a loop that cannot be restarted): it stops with this reason and a non-zero exit. */
+export class FatalError extends AmhError {
+  override readonly code: string = 'FATAL';
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
