@@ -50,7 +50,7 @@ export function createCore(deps: CoreDeps): Core {
       logger,
     });
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
-  // The instance id ends the client id: group members are matched on it (groupLiveness).
+  // The instance id ends the client id, so broker-side logs and group listings name the process.
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${instanceId}`, logger });
   return { instanceId, registry, codec, runner, executor, kafka, workDir };
 }

@@ -1,12 +1,15 @@
 import { Partitioners } from 'kafkajs';
-import type { SliverEvent } from './codec/types.js';
 import { createCore, type CoreDeps } from './core.js';
 import { KeyedLanes } from './dispatch/lanes.js';
-import { errorMessage } from './errors/index.js';
-import { groupLiveness } from './kafka/group-liveness.js';
 import { readRange, resolveRange, type PartitionRange } from './kafka/range.js';
+import { SlidingWindowLimit } from './kafka/rate-limit.js';
+import { TypedEmitter, type ServiceEvents } from './observability/events.js';
+import { decodeMessage } from './pipeline/01-decode.js';
+import { LedgerGate } from './pipeline/02-gate.js';
+import { MessagePipeline } from './pipeline/pipeline.js';
+import { RunningOps } from './pipeline/running.js';
+import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { LedgerGuard } from './state/guard.js';
 import { KafkaLedgerStore } from './state/kafka-store.js';
 
 export interface ReplayOptions {
@@ -53,57 +56,94 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
   const { config, logger } = deps;
   const core = createCore({ ...deps, instanceId: deps.instanceId ?? `replay-${process.pid}-${Date.now().toString(36)}` });
   const { topics } = config.kafka;
+  const c = config.consumer;
   const admin = core.kafka.admin();
   const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([admin.connect(), producer.connect()]);
-  const store = new KafkaLedgerStore({ kafka: core.kafka, producer, codec: core.codec, topic: topics.state, instanceId: core.instanceId, logger });
+  const stopped = new AbortController();
+  const store = new KafkaLedgerStore({
+    kafka: core.kafka,
+    producer,
+    codec: core.codec,
+    topic: topics.state,
+    instanceId: core.instanceId,
+    logger,
+    onFailure: (err) => stopped.abort(err),
+  });
   const summary: ReplaySummary = { ranges: [], events: 0, duplicate: 0, stale: 0, run: 0, undecodable: 0, dryRun: options.dryRun ?? false };
   try {
     await store.start();
     const ranges: PartitionRange[] = await resolveRange(admin, topics.events, options.from, options.to);
     summary.ranges = ranges.map((r) => ({ partition: r.partition, start: r.start.toString(), end: r.end.toString() }));
-    const guard = new LedgerGuard({
-      executor: core.executor,
+    // Replay takes the same leases as `amh run`: each waits for the other's, and neither runs an event twice.
+    const gate = new LedgerGate({
       store,
       codec: core.codec,
       instanceId: core.instanceId,
-      liveness: groupLiveness(admin, config.kafka.group_id),
-      keep: config.consumer.ledger_entries,
+      keep: c.ledger_entries,
+      leaseTtlMs: c.lease_ttl,
+      maxReplyBytes: c.max_reply_bytes,
+      maxRecordBytes: c.max_ledger_bytes,
+      logger,
     });
-    const replies = new ReplyPublisher(producer, core.codec, topics.replies, logger);
-    const lanes = new KeyedLanes(config.consumer.concurrency);
-    const work: Promise<void>[] = [];
+    const pipeline = new MessagePipeline({
+      codec: core.codec,
+      gate,
+      executor: core.executor,
+      lanes: new KeyedLanes(c.concurrency),
+      running: new RunningOps(false),
+      replies: new ReplyPublisher(producer, core.codec, topics.replies),
+      deadLetters: new DeadLetterPublisher(producer, topics.dead_letter),
+      deadLetterLimit: new SlidingWindowLimit(c.dead_letter_limit.max, c.dead_letter_limit.window),
+      maxEventBytes: c.max_event_bytes,
+      logger,
+      events: new TypedEmitter<ServiceEvents>(),
+      cancel: stopped.signal,
+      hardStop: stopped.signal,
+      ledgerReady: async () => undefined,
+    });
+    // Streams the range: at most this many events are held at once, whatever its length.
+    const bound = Math.max(1, 2 * c.concurrency);
+    const work = new Set<Promise<void>>();
+    let failure: unknown = null;
     await readRange(core.kafka, topics.events, ranges, `amh-replay-${core.instanceId}`, async (partition, message) => {
+      if (failure) throw failure;
       const at = { partition, offset: message.offset };
-      let event: SliverEvent;
-      try {
-        event = (await core.codec.decode('event', message.value)).value;
-      } catch (err) {
+      const decoded = await decodeMessage(core.codec, message, c.max_event_bytes);
+      if (decoded.kind === 'undecodable') {
         summary.undecodable++;
-        report({ ...at, decision: 'undecodable', reason: errorMessage(err) });
+        report({ ...at, decision: 'undecodable', reason: decoded.reason });
         return;
       }
+      const { event, tooLarge } = decoded;
       summary.events++;
       const about = { ...at, event_id: event.event_id, sliver_id: event.sliver_id, operation: event.operation, sequence: event.sequence };
-      // Per sliver, in offset order, like `amh run`.
-      work.push(
-        lanes.run(event.sliver_id, async () => {
-          const decision = await guard.decide(event);
-          if (options.dryRun) {
-            count(summary, decision.kind);
-            report({ ...about, decision: decision.kind });
-            return;
-          }
-          const log = logger.child({ eventId: event.event_id, sliverId: event.sliver_id, operation: event.operation, ...at });
-          const answer = await guard.answer(event, { logger: log, messageKey: message.key?.toString('utf8') ?? null });
-          await replies.publish(answer.result, undefined, answer.value);
-          const kind = answer.replayed ? 'duplicate' : answer.result.outcome === 'STALE' ? 'stale' : 'run';
+      if (options.dryRun) {
+        const kind = gate.decide(event).kind;
+        count(summary, kind);
+        report({ ...about, decision: kind });
+        return;
+      }
+      const log = logger.child({ eventId: event.event_id, sliverId: event.sliver_id, operation: event.operation, ...at });
+      const source = { topic: topics.events, partition, message, owned: new AbortController().signal };
+      const job = pipeline
+        .answerEvent(event, source, log, tooLarge)
+        .then(async (answer) => {
+          if (answer === 'revoked') return;
+          const result = await pipeline.publish(answer, log);
+          const kind = answer.replayed ? 'duplicate' : result.outcome === 'STALE' ? 'stale' : 'run';
           count(summary, kind);
-          report({ ...about, decision: kind, outcome: answer.result.outcome });
-        }),
-      );
+          report({ ...about, decision: kind, outcome: result.outcome });
+        })
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => work.delete(job));
+      work.add(job);
+      while (work.size >= bound) await Promise.race(work);
     });
     await Promise.all(work);
+    if (failure) throw failure;
     return summary;
   } finally {
     await store.stop();

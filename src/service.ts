@@ -1,30 +1,38 @@
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns } from './ansible/index.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import type { AvroCodec } from './codec/index.js';
 import { KeyedLanes } from './dispatch/lanes.js';
-import type { AmhError } from './errors/index.js';
+import { FatalError, errorMessage, type AmhError } from './errors/index.js';
 import type { HandlerRegistry } from './handlers/index.js';
+import { PartitionOwnership } from './kafka/assignment.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
-import { groupLiveness } from './kafka/group-liveness.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { ensureTopics } from './kafka/topics.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
+import { LedgerGate } from './pipeline/02-gate.js';
+import { PartitionCommits } from './pipeline/06-commit.js';
+import { MessagePipeline } from './pipeline/pipeline.js';
+import { RunningOps } from './pipeline/running.js';
+import { pause } from './pipeline/signals.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { LedgerGuard } from './state/guard.js';
 import { KafkaLedgerStore } from './state/kafka-store.js';
 
 export type ServiceDeps = CoreDeps;
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
+/** How long the last commit of a shutdown may take. */
+const FINAL_COMMIT_MS = 5_000;
+
 /**
- * The consumer service (`amh run`): Kafka in -> decode -> route -> queue ->
- * ledger -> handler -> playbook -> reply -> commit. Everything that can be
- * wrong with the configuration fails in the constructor, before any
- * connection is made.
+ * The consumer service (`amh run`): Kafka in -> pipeline (decode -> ledger
+ * gate -> run -> record -> reply) -> commit. Everything that can be wrong
+ * with the configuration fails in the constructor, before any connection is
+ * made. Every background loop reports here: a loop that cannot go on stops
+ * the service with the reason (`fatal` event, state `failed`).
  */
 export class Service {
   readonly events = new TypedEmitter<ServiceEvents>();
@@ -32,29 +40,40 @@ export class Service {
   readonly codec: AvroCodec;
   readonly lanes: KeyedLanes;
   readonly instanceId: string;
+  readonly ownership = new PartitionOwnership();
   private readonly core: Core;
   private readonly kafka: Kafka;
+  private readonly running: RunningOps;
+  /** Shutdown grace over: waits end, running operations are cancelled. */
   private readonly cancel = new AbortController();
+  /** Shutdown deadline: every step gives up, every run is killed. */
+  private readonly hardStop = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
-  private admin: Admin | null = null;
   private store: KafkaLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private stopping: Promise<void> | null = null;
   private _state: ServiceState = 'idle';
-  private ledgerReady: Promise<void> = Promise.resolve();
+  private _failure: AmhError | null = null;
+  private ready: Promise<void> | null = null;
 
   constructor(private readonly deps: ServiceDeps) {
     this.core = createCore(deps);
     ({ instanceId: this.instanceId, registry: this.registry, codec: this.codec, kafka: this.kafka } = this.core);
     this.lanes = new KeyedLanes(deps.config.consumer.concurrency);
+    this.running = new RunningOps(deps.config.consumer.cancel_create_on_close);
   }
 
   get state(): ServiceState {
     return this._state;
   }
 
-  /** Messages accepted from Kafka and not yet answered. */
+  /** Why the service failed, when it did. */
+  get failure(): AmhError | null {
+    return this._failure;
+  }
+
+  /** Messages accepted from Kafka and not yet at their fate. */
   get pending(): number {
     return this.runnerLoop?.pending ?? 0;
   }
@@ -64,14 +83,13 @@ export class Service {
     this._state = 'starting';
     const { config } = this.deps;
     const logger = this.deps.logger.child({ instance: this.instanceId });
-    const { topics } = config.kafka;
+    const { topics, group_id } = config.kafka;
+    const { consumer: c } = config;
     try {
       if (!this.deps.runner) await reapOrphanRuns(this.core.workDir, logger);
       if (config.kafka.create_topics) await this.createTopics(logger);
       this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await this.producer.connect();
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
       this.store = new KafkaLedgerStore({
         kafka: this.kafka,
         producer: this.producer,
@@ -79,55 +97,75 @@ export class Service {
         topic: topics.state,
         instanceId: this.instanceId,
         logger,
+        onFailure: (err) => this.fail(err, logger),
       });
       await this.store.start();
+      const store = this.store;
       this.consumer = this.kafka.consumer({
-        groupId: config.kafka.group_id,
+        groupId: group_id,
         sessionTimeout: config.kafka.session_timeout,
+        heartbeatInterval: config.kafka.heartbeat_interval,
         allowAutoTopicCreation: false,
         // kafkajs sleeps this long when every partition is paused and does not wake on resume():
         // the default 5 s halved throughput under backpressure (bench/README.md).
         maxWaitTimeInMs: 250,
       });
-      // After every rebalance, read the ledgers up to now before running anything:
-      // the partition's previous owner may have answered events we are about to see again.
-      this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        this.ledgerReady = this.store?.catchUp() ?? Promise.resolve();
-        this.ledgerReady.catch((err: unknown) => logger.error({ err }, 'ledger catch-up failed'));
-      });
-      this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) this.fail(payload.error as AmhError, logger);
-      });
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [topics.events], fromBeginning: config.kafka.from_beginning });
-      const limit = config.consumer.dead_letter_limit;
-      this.runnerLoop = new ConsumerRunner({
-        consumer: this.consumer,
-        topic: topics.events,
+      const gate = new LedgerGate({
+        store,
         codec: this.codec,
-        guard: new LedgerGuard({
-          executor: this.core.executor,
-          store: this.store,
-          codec: this.codec,
-          instanceId: this.instanceId,
-          liveness: groupLiveness(this.admin, config.kafka.group_id),
-          keep: config.consumer.ledger_entries,
-        }),
+        instanceId: this.instanceId,
+        keep: c.ledger_entries,
+        leaseTtlMs: c.lease_ttl,
+        maxReplyBytes: c.max_reply_bytes,
+        maxRecordBytes: c.max_ledger_bytes,
+        logger,
+      });
+      const pipeline = new MessagePipeline({
+        codec: this.codec,
+        gate,
+        executor: this.core.executor,
         lanes: this.lanes,
-        replies: new ReplyPublisher(this.producer, this.codec, topics.replies, logger),
-        deadLetters: new DeadLetterPublisher(this.producer, topics.dead_letter, logger),
-        deadLetterLimit: new SlidingWindowLimit(limit.max, limit.window),
-        maxQueued: config.consumer.max_queued,
+        running: this.running,
+        replies: new ReplyPublisher(this.producer, this.codec, topics.replies),
+        deadLetters: new DeadLetterPublisher(this.producer, topics.dead_letter),
+        deadLetterLimit: new SlidingWindowLimit(c.dead_letter_limit.max, c.dead_letter_limit.window),
+        maxEventBytes: c.max_event_bytes,
         logger,
         events: this.events,
         cancel: this.cancel.signal,
-        ledgerReady: () => this.ledgerReady,
-        cancelCreateOnClose: config.consumer.cancel_create_on_close,
+        hardStop: this.hardStop.signal,
+        // After every rebalance, read the ledgers up to now before running anything: the partition's previous
+        // owner may have answered events we are about to see again. A failed catch-up is tried again.
+        ledgerReady: () =>
+          (this.ready ??= store.catchUp().catch((err: unknown) => {
+            this.ready = null;
+            throw err;
+          })),
+      });
+      const commits = new PartitionCommits(this.consumer, topics.events, this.ownership, logger, (offsets) => {
+        for (const o of offsets) this.events.emit('committed', { topic: o.topic, partition: o.partition, offset: o.offset.toString() });
+      });
+      this.runnerLoop = new ConsumerRunner({
+        consumer: this.consumer,
+        topic: topics.events,
+        pipeline,
+        ownership: this.ownership,
+        commits,
+        running: this.running,
+        maxQueued: c.max_queued,
+        revokeGraceMs: c.revoke_grace,
+        logger,
+        events: this.events,
+        onJoin: () => {
+          this.ready = null;
+        },
         onFatal: (err) => this.fail(err, logger),
       });
       await this.runnerLoop.start();
       this._state = 'running';
-      logger.info({ group: config.kafka.group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
+      logger.info({ group: group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
     } catch (err) {
       this._state = 'failed';
       await this.disconnect();
@@ -136,18 +174,22 @@ export class Service {
   }
 
   /**
-   * Stop fetching, let in-flight operations finish up to `consumer.shutdown_grace`,
-   * cancel the rest (their CANCELLED results are still published), commit,
-   * disconnect. Idempotent: every call returns the first call's promise.
+   * Stop fetching, let in-flight operations finish up to
+   * `consumer.shutdown_grace`, cancel the rest (their CANCELLED results are
+   * still published), and at `consumer.shutdown_timeout` kill whatever still
+   * runs (cleanups included), send a last bounded commit and disconnect.
+   * Idempotent: every call returns the first call's promise.
    */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
   }
 
-  private fail(error: Error, logger: Logger): void {
-    logger.fatal({ err: error }, 'stopping the service');
-    this.events.emit('fatal', { error });
+  private fail(error: AmhError, logger: Logger): void {
+    if (this._failure) return;
+    this._failure = error instanceof FatalError ? error : new FatalError(errorMessage(error), { cause: error });
+    logger.fatal({ err: error }, `stopping the service: ${errorMessage(error)}`);
+    this.events.emit('fatal', { error: this._failure });
     void this.stop();
   }
 
@@ -168,29 +210,45 @@ export class Service {
 
   private async shutdown(): Promise<void> {
     const { logger, config } = this.deps;
+    const { shutdown_grace: grace, shutdown_timeout: deadline } = config.consumer;
+    const startedAt = Date.now();
+    const left = (): number => Math.max(0, startedAt + deadline - Date.now());
     this._state = 'stopping';
     logger.info({ pending: this.pending }, 'stopping: no new messages will be fetched');
+    const hardTimer = setTimeout(() => {
+      logger.error({ pending: this.pending }, `shutdown deadline (${deadline} ms) reached: killing every run and giving up on unfinished messages`);
+      this.hardStop.abort(new Error('shutdown deadline reached'));
+      this.cancel.abort(new Error('shutdown deadline reached'));
+      this.running.cancelAll(new Error('shutdown deadline reached'));
+    }, deadline);
+    hardTimer.unref();
     try {
       if (this.runnerLoop) {
-        this.runnerLoop.quiesce();
-        const drained = this.runnerLoop.drain();
-        const grace = new Promise<'grace'>((r) => setTimeout(r, config.consumer.shutdown_grace, 'grace').unref());
-        if ((await Promise.race([drained, grace])) === 'grace') {
+        const loop = this.runnerLoop;
+        loop.quiesce();
+        const drained = loop.drain();
+        if ((await Promise.race([drained.then(() => 'drained' as const), pause(grace).then(() => 'grace' as const)])) === 'grace') {
           logger.warn({ pending: this.pending }, 'shutdown grace elapsed: cancelling running operations');
-          this.cancel.abort(new Error('shutdown'));
-          await drained;
+          const reason = new Error('shutdown');
+          this.cancel.abort(reason);
+          this.running.cancelAll(reason);
         }
+        // Cancelled runs clean up; the deadline kills what is left. A little past it, stop waiting at all.
+        await Promise.race([drained, pause(left() + 2 * config.runtime.kill_grace + 1000)]);
+        loop.stop();
+        if (!(await loop.flush(Math.min(FINAL_COMMIT_MS, left() + FINAL_COMMIT_MS)))) logger.warn('last commit did not finish in time');
       }
       await this.consumer?.stop();
     } finally {
+      clearTimeout(hardTimer);
       await this.disconnect();
-      this._state = 'stopped';
-      logger.info('stopped');
+      this._state = this._failure ? 'failed' : 'stopped';
+      logger.info({ durationMs: Date.now() - startedAt }, 'stopped');
     }
   }
 
   private async disconnect(): Promise<void> {
-    await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop(), this.admin?.disconnect()]);
+    await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop()]);
     await this.producer?.disconnect().catch(() => undefined);
   }
 }

@@ -194,12 +194,18 @@ export interface InFlight {
   operation: string;
   owner: string;
   started_at: number;
+  /** Lease expiry (ms since epoch); 0 in records written before leases existed. */
+  expires_at: number;
 }
 
 /** The per-sliver record on the compacted state topic (schemas/state). */
 export interface SliverLedger {
   sliver_id: string;
   version: number;
+  /** Fencing epoch: incremented by each claim; records are ordered by (epoch, version). */
+  epoch: number;
+  /** Instance id of the writer of this record. */
+  writer: string;
   applied_sequence: number;
   entries: AppliedEvent[];
   in_flight: InFlight | null;

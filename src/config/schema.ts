@@ -71,7 +71,13 @@ export const configSchema = z
         replication_factor: z.number().int().min(1).default(1),
         /** Read from the beginning when the group has no committed offset. */
         from_beginning: z.boolean().default(true),
-        session_timeout: duration.default(30_000),
+        /**
+         * A consumer not heard from for this long leaves the group and its partitions move (bounds failover after a crash).
+         * The broker's group.min.session.timeout.ms (6 s by default) is the lower limit.
+         */
+        session_timeout: duration.default(10_000),
+        /** How often the consumer tells the group it is alive; well below `session_timeout`. */
+        heartbeat_interval: duration.default(1_000),
         /** Confluent Schema Registry, needed only to read Confluent-framed (`00` + id) messages. Env `AMH_SCHEMA_REGISTRY_URL`. */
         schema_registry: z
           .object({ url: z.url().nullable().default(null) })
@@ -88,6 +94,24 @@ export const configSchema = z
         max_queued: z.number().int().min(1).default(1000),
         /** On shutdown, how long in-flight operations may run before they are cancelled. */
         shutdown_grace: duration.default(30_000),
+        /**
+         * Hard deadline of a shutdown, from its start: after the grace, cancelled operations and their cleanups get
+         * until then; then every run is killed, a last bounded commit is sent, and the process exits.
+         */
+        shutdown_timeout: duration.default(60_000),
+        /**
+         * Lease of an instance on a sliver while it runs an operation, renewed every third of it. When an instance
+         * dies, its slivers are taken over this long after its last renewal (not after a group session timeout).
+         */
+        lease_ttl: duration.default(10_000),
+        /** After a rebalance took a partition away, how long its running operations may go on before they are cancelled. */
+        revoke_grace: duration.default(30_000),
+        /** Events larger than this (encoded bytes) are answered REJECTED without running. */
+        max_event_bytes: z.number().int().min(1024).default(512 * 1024),
+        /** Replies larger than this are cut down (long fields cut, details dropped) with a note in the message; never lost. */
+        max_reply_bytes: z.number().int().min(4096).default(256 * 1024),
+        /** A sliver's ledger record is kept under this size by dropping its oldest answers (below the state topic's max.message.bytes). */
+        max_ledger_bytes: z.number().int().min(8192).default(900 * 1024),
         /** More dead letters than `max` within `window` stops the consumer (a bad deploy must not dead-letter a topic). */
         dead_letter_limit: z
           .object({ max: z.number().int().min(1).default(100), window: duration.default(60_000) })
@@ -99,6 +123,10 @@ export const configSchema = z
         ledger_entries: z.number().int().min(1).default(64),
       })
       .strict()
+      .refine((c) => c.shutdown_timeout > c.shutdown_grace, {
+        message: 'shutdown_timeout must be longer than shutdown_grace',
+        path: ['shutdown_timeout'],
+      })
       .prefault({}),
     runtime: z
       .object({

@@ -12,6 +12,7 @@ import { HandlerRegistry, type RegisteredHandler } from '../handlers/registry.js
 import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
 import { RESULT_CODES, buildResult } from '../results/builder.js';
+import { linkSignals } from '../pipeline/signals.js';
 import { stepRunner } from './playbook-step.js';
 import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';
@@ -27,6 +28,8 @@ export interface ExecuteOptions {
   logger: Logger;
   /** Cancels the operation (shutdown, superseded by a CLOSE); the result is CANCELLED with the abort reason. */
   signal?: AbortSignal;
+  /** Aborted at the service's hard shutdown deadline: ends even cleanup runs (which otherwise outlive a cancellation). */
+  hardStop?: AbortSignal;
   /** The Kafka message key, checked against sliver_id. */
   messageKey?: string | null;
 }
@@ -86,9 +89,14 @@ export class Executor {
             logger: opts.logger,
             config: handler.settings,
             runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.aborted }),
-            runCleanup: (playbook, vars) => {
-              const limit = AbortSignal.timeout(cleanup);
-              return stepRunner({ ...steps, signal: limit, timedOut: () => limit.aborted })(playbook, vars);
+            runCleanup: async (playbook, vars) => {
+              const timeout = AbortSignal.timeout(cleanup);
+              const limit = linkSignals(timeout, opts.hardStop);
+              try {
+                return await stepRunner({ ...steps, signal: limit.signal, timedOut: () => timeout.aborted })(playbook, vars);
+              } finally {
+                limit.dispose();
+              }
             },
           });
           // A handler that ignored its signal still must not report success late.

@@ -1,36 +1,42 @@
 import PQueue from 'p-queue';
 
 /**
- * Per-key serial lanes under one global concurrency bound: tasks with the
+ * Per-key serial lanes under one global concurrency bound. Tasks with the
  * same key (a sliver id) run one at a time in the order they were added;
- * tasks with different keys run in parallel, at most `concurrency` at once.
- * A task waits for its lane before it takes a global slot, so a busy sliver
- * never holds a slot another sliver could use.
+ * the global bound applies only to the part of a task that holds a slot
+ * (`withSlot`: the handler run). A task waiting for its lane, or waiting
+ * inside its lane for another instance's lease, holds no slot, so busy or
+ * blocked slivers never starve the others.
  */
 export class KeyedLanes {
-  private readonly queue: PQueue;
+  private readonly slots: PQueue;
   private readonly tails = new Map<string, Promise<void>>();
   private pendingCount = 0;
   private peak = 0;
 
   constructor(concurrency: number) {
-    this.queue = new PQueue({ concurrency });
-    this.queue.on('active', () => {
-      this.peak = Math.max(this.peak, this.queue.pending);
+    this.slots = new PQueue({ concurrency });
+    this.slots.on('active', () => {
+      this.peak = Math.max(this.peak, this.slots.pending);
     });
   }
 
-  /** Events queued or running. */
+  /** Tasks queued or running in lanes. */
   get size(): number {
     return this.pendingCount;
   }
 
-  /** Tasks running right now. */
+  /** Tasks holding a slot right now. */
   get running(): number {
-    return this.queue.pending;
+    return this.slots.pending;
   }
 
-  /** Highest number of tasks seen running at once. */
+  /** Tasks waiting for a slot. */
+  get waitingForSlot(): number {
+    return this.slots.size;
+  }
+
+  /** Highest number of tasks seen holding a slot at once. */
   get peakRunning(): number {
     return this.peak;
   }
@@ -40,10 +46,11 @@ export class KeyedLanes {
     return this.tails.size;
   }
 
+  /** Runs `task` in the lane of `key`, after every task added before it for that key. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     this.pendingCount++;
     const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(() => this.queue.add(task) as Promise<T>);
+    const result = previous.then(task);
     const tail = result.then(
       () => undefined,
       () => undefined,
@@ -54,6 +61,11 @@ export class KeyedLanes {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return result;
+  }
+
+  /** Runs `task` holding one of the global slots. */
+  withSlot<T>(task: () => Promise<T>): Promise<T> {
+    return this.slots.add(task) as Promise<T>;
   }
 
   /** Resolves when nothing is queued or running. */

@@ -1,20 +1,30 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 
+export interface CommitRequest {
+  topic: string;
+  partition: number;
+  offset: bigint;
+}
+
 /**
  * Serialises offset commits: requests are coalesced per partition (the
  * newest wins) and sent one batch at a time, so a commit never overtakes a
- * newer one on the wire. A failed commit is retried with the next batch.
+ * newer one on the wire. Only partitions this instance owns when the batch
+ * is sent are committed (kafkajs does not check: a commit for a partition a
+ * rebalance moved away would move the new owner's offset backwards). A
+ * failed commit is retried with backoff for as long as the partition is ours.
  */
 export class Committer {
-  private readonly wanted = new Map<string, { topic: string; partition: number; offset: bigint }>();
+  private readonly wanted = new Map<string, CommitRequest>();
   private flushing: Promise<void> | null = null;
 
   constructor(
     private readonly consumer: Pick<Consumer, 'commitOffsets'>,
     private readonly logger: Logger,
+    private readonly owns: (topic: string, partition: number) => boolean,
     /** Told about every batch the broker accepted. */
-    private readonly onCommitted: (offsets: readonly { topic: string; partition: number; offset: bigint }[]) => void = () => {},
+    private readonly onCommitted: (offsets: readonly CommitRequest[]) => void = () => {},
   ) {}
 
   /** Ask for `offset` (the next offset to read) to be committed on a partition. */
@@ -22,22 +32,37 @@ export class Committer {
     const k = `${topic}\u0000${partition}`;
     const prev = this.wanted.get(k);
     if (!prev || prev.offset < offset) this.wanted.set(k, { topic, partition, offset });
-    this.flushing ??= this.drain().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+    return this.kick();
   }
 
-  /** Wait until everything asked for so far has been sent. */
-  async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  /** Wait until everything asked for so far has been sent (or `timeoutMs` passed). */
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.flushing) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.flushing, new Promise((r) => (timer = setTimeout(r, left)))]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  private kick(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = null;
+      // A request that arrived after the last batch was taken and before this ran must not be stranded.
+      if (this.wanted.size > 0) void this.kick();
+    });
+    return this.flushing;
   }
 
   private async drain(): Promise<void> {
     let failures = 0;
     while (this.wanted.size > 0) {
-      const batch = [...this.wanted.values()];
+      const batch = [...this.wanted.values()].filter((b) => this.owns(b.topic, b.partition));
       this.wanted.clear();
+      if (batch.length === 0) return;
       try {
         await this.consumer.commitOffsets(batch.map((b) => ({ topic: b.topic, partition: b.partition, offset: b.offset.toString() })));
         this.logger.debug({ offsets: batch.map((b) => `${b.topic}/${b.partition}@${b.offset}`) }, 'committed');
@@ -45,18 +70,13 @@ export class Committer {
         failures = 0;
       } catch (err) {
         failures++;
-        this.logger.warn({ err, attempt: failures }, 'offset commit failed; will retry');
+        this.logger.warn({ err, attempt: failures }, 'offset commit failed; will retry while the partitions are ours');
         for (const b of batch) {
           const k = `${b.topic}\u0000${b.partition}`;
           const newer = this.wanted.get(k);
           if (!newer || newer.offset < b.offset) this.wanted.set(k, b);
         }
-        // After a rebalance the partition may be gone; give up after a few tries, the new owner re-reads from the last commit.
-        if (failures >= 5) {
-          this.wanted.clear();
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * 2 ** failures));
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** Math.min(failures, 6))));
       }
     }
   }

@@ -29,6 +29,16 @@ export class OffsetTracker {
     return next;
   }
 
+  /** Whether `offset` was handed over and is not done yet (a redelivery after a rejoin must not run it twice). */
+  has(topic: string, partition: number, offset: bigint): boolean {
+    return this.partitions.get(key(topic, partition))?.inFlight.has(offset) ?? false;
+  }
+
+  /** The partition was revoked: forget it; if it comes back, tracking starts again at the offset the group resumes from. */
+  forget(topic: string, partition: number): void {
+    this.partitions.delete(key(topic, partition));
+  }
+
   /** Offsets still in flight on a partition (for metrics and shutdown). */
   inFlight(topic: string, partition: number): number {
     return this.partitions.get(key(topic, partition))?.inFlight.size ?? 0;

@@ -15,6 +15,10 @@ export interface ServiceEvents {
   backpressure: [{ paused: boolean; queued: number }];
   /** The service must stop (e.g. the dead-letter limit was passed). */
   fatal: [{ error: Error }];
+  /** A step of a message failed transiently and will be retried while its partition waits. */
+  retry: [{ what: string; error: unknown }];
+  /** A rebalance changed the partitions this instance owns. */
+  assigned: [{ added: number[]; revoked: number[]; owned: number[] }];
   /** Offsets were committed. */
   committed: [{ topic: string; partition: number; offset: string }];
 }

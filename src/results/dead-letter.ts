@@ -1,6 +1,5 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
-import type { Logger } from '../observability/logger.js';
-import { publishWithRetry } from './publish-retry.js';
+import { isMessageTooLarge } from '../kafka/transient.js';
 
 export interface DeadLetter {
   topic: string;
@@ -18,6 +17,8 @@ export const DLQ_HEADERS = {
   partition: 'amh.dlq.source_partition',
   offset: 'amh.dlq.source_offset',
   timestamp: 'amh.dlq.timestamp',
+  /** Set when the original value was too large for the dead-letter topic: it is still on the source topic at the source offset. */
+  valueDropped: 'amh.dlq.value_dropped',
 } as const;
 
 /**
@@ -28,10 +29,10 @@ export class DeadLetterPublisher {
   constructor(
     private readonly producer: Pick<Producer, 'send'>,
     private readonly topic: string,
-    private readonly logger: Logger,
   ) {}
 
-  async publish(letter: DeadLetter, signal?: AbortSignal): Promise<void> {
+  /** One attempt (the caller retries transient failures). */
+  async send(letter: DeadLetter): Promise<void> {
     const { message } = letter;
     const headers: IHeaders = {
       ...(message.headers ?? {}),
@@ -42,9 +43,13 @@ export class DeadLetterPublisher {
       [DLQ_HEADERS.offset]: message.offset,
       [DLQ_HEADERS.timestamp]: new Date().toISOString(),
     };
-    await publishWithRetry(
-      () => this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: message.key, value: message.value, headers }] }),
-      { what: `dead letter ${letter.topic}/${letter.partition}@${message.offset}`, logger: this.logger, signal },
-    );
+    const send = (value: Buffer | null, extra: IHeaders = {}) =>
+      this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: message.key, value, headers: { ...headers, ...extra } }] });
+    try {
+      await send(message.value);
+    } catch (err) {
+      if (!isMessageTooLarge(err)) throw err;
+      await send(null, { [DLQ_HEADERS.valueDropped]: `${message.value?.length ?? 0} bytes` });
+    }
   }
 }

@@ -1,8 +1,6 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverResult } from '../codec/types.js';
-import type { Logger } from '../observability/logger.js';
-import { publishWithRetry } from './publish-retry.js';
 
 /** Publishes results on the reply topic, keyed by sliver id, single-object encoded. */
 export class ReplyPublisher {
@@ -10,20 +8,16 @@ export class ReplyPublisher {
     private readonly producer: Pick<Producer, 'send'>,
     private readonly codec: AvroCodec,
     private readonly topic: string,
-    private readonly logger: Logger,
   ) {}
 
-  /** Resolves once the broker has the reply; retries until then unless `signal` aborts. */
-  async publish(result: SliverResult, signal?: AbortSignal, encoded?: Buffer): Promise<void> {
+  /** One attempt, acknowledged by all in-sync replicas; the caller decides about retries. */
+  async send(result: SliverResult, encoded?: Buffer): Promise<void> {
     const value = encoded ?? this.codec.encode('result', result);
     const headers: IHeaders = {
       'amh.event_id': result.event_id,
       'amh.outcome': result.outcome,
       'content-type': 'application/vnd.apache.avro+single-object',
     };
-    await publishWithRetry(
-      () => this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: result.sliver_id, value, headers }] }),
-      { what: `reply for event ${result.event_id}`, logger: this.logger, signal },
-    );
+    await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: result.sliver_id, value, headers }] });
   }
 }

@@ -1,9 +1,10 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, errorMessage } from '../errors/index.js';
+import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
-import type { LedgerStore } from './store.js';
+import { sameWrite, supersedes } from './ledger.js';
+import { KeyedMutex, type LedgerStore, type LedgerUpdate, type WriteOutcome } from './store.js';
 
 export interface KafkaLedgerStoreOptions {
   kafka: Kafka;
@@ -14,36 +15,63 @@ export interface KafkaLedgerStoreOptions {
   /** Unique per process: each instance reads the whole topic with its own group. */
   instanceId: string;
   logger: Logger;
+  /** How long a write may wait to be read back, and a catch-up to finish, before it counts as a transient failure. */
+  readBackTimeoutMs?: number;
+  /** The reader stopped for good: the service must stop (nothing else is safe). */
+  onFailure?: (err: AmhError) => void;
 }
 
 /**
  * Ledgers on a compacted topic keyed by sliver id. Every instance reads the
  * whole topic from the beginning and keeps following it, so it sees what the
- * others record (a table replicated through Kafka); writes are acknowledged
- * by all in-sync replicas before `put` resolves.
+ * others record (a table replicated through Kafka).
+ *
+ * Memory changes only through the reader: `update` produces the record
+ * (acks from all in-sync replicas), then waits until the reader has applied
+ * that offset, and reports whether the write won. Readers order records by
+ * (epoch, version), so a write from an owner whose lease was taken over is
+ * ignored everywhere; on a tie the record first in the log wins. When this
+ * instance sees a losing record arrive after its own winning one, it writes
+ * its record again, so that compaction (which keeps the last record) keeps
+ * the winner.
  */
 export class KafkaLedgerStore implements LedgerStore {
   private readonly ledgers = new Map<string, SliverLedger>();
   /** Next offset to read, per partition. */
   private readonly positions = new Map<number, bigint>();
   private readonly waiters = new Set<() => void>();
+  private readonly mutex = new KeyedMutex();
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
+  private failure: AmhError | null = null;
+  private stopped = false;
 
   constructor(private readonly o: KafkaLedgerStoreOptions) {}
+
+  private get timeoutMs(): number {
+    return this.o.readBackTimeoutMs ?? 30_000;
+  }
 
   async start(): Promise<void> {
     this.admin = this.o.kafka.admin();
     await this.admin.connect();
     this.consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
+    // A reader that stopped for good would leave every catch-up and write waiting: the service must hear it.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
+        return;
+      }
+      this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        this.positions.set(partition, BigInt(message.offset) + 1n);
         if (message.value) await this.apply(message.value, partition, message.offset);
-        for (const wake of this.waiters) wake();
+        this.positions.set(partition, BigInt(message.offset) + 1n);
+        this.wake();
       },
     });
     await this.catchUp();
@@ -51,26 +79,20 @@ export class KafkaLedgerStore implements LedgerStore {
 
   async catchUp(): Promise<void> {
     if (!this.admin) throw new AmhError('ledger store not started');
-    const ends = await this.admin.fetchTopicOffsets(this.o.topic);
+    const admin = this.admin;
+    const deadline = Date.now() + this.timeoutMs;
+    let ends = await admin.fetchTopicOffsets(this.o.topic);
     const behind = (): boolean =>
       ends.some((p) => BigInt(p.high) > BigInt(p.low) && (this.positions.get(p.partition) ?? BigInt(p.low)) < BigInt(p.high));
     while (behind()) {
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          this.waiters.delete(wake);
-          clearTimeout(timer);
-          resolve();
-        };
-        // Compaction can remove the record just below the end: re-check now and then.
-        const timer = setTimeout(wake, 500);
-        this.waiters.add(wake);
-      });
+      this.throwIfFailed();
+      if (Date.now() > deadline) throw new TransientError(`ledger catch-up of ${this.o.topic} did not finish within ${this.timeoutMs} ms`);
+      await this.nextRead(500);
       if (!behind()) break;
-      const fresh = await this.admin.fetchTopicOffsets(this.o.topic);
-      for (const p of fresh) {
-        const pos = this.positions.get(p.partition);
-        // Nothing left to read below the low watermark: the rest was compacted away.
-        if (pos === undefined && BigInt(p.low) >= BigInt(p.high)) this.positions.set(p.partition, BigInt(p.high));
+      // Compaction can remove the records just below the end: skip what is no longer there.
+      ends = await admin.fetchTopicOffsets(this.o.topic);
+      for (const p of ends) {
+        if (this.positions.get(p.partition) === undefined && BigInt(p.low) >= BigInt(p.high)) this.positions.set(p.partition, BigInt(p.high));
       }
     }
   }
@@ -79,30 +101,101 @@ export class KafkaLedgerStore implements LedgerStore {
     return this.ledgers.get(sliverId);
   }
 
-  async put(ledger: SliverLedger): Promise<void> {
-    this.remember(ledger);
-    await this.o.producer.send({
-      topic: this.o.topic,
-      acks: -1,
-      messages: [{ key: ledger.sliver_id, value: this.o.codec.encode('state', ledger) }],
+  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome> {
+    return this.mutex.run(sliverId, async () => {
+      this.throwIfFailed();
+      const record = next(this.ledgers.get(sliverId));
+      if (!record) return { won: false, current: this.ledgers.get(sliverId) };
+      await this.write(record);
+      const current = this.ledgers.get(sliverId);
+      return { won: sameWrite(current, record), current };
     });
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
     await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
   }
 
-  private async apply(value: Buffer, partition: number, offset: string): Promise<void> {
-    try {
-      const { value: ledger } = await this.o.codec.decode('state', value);
-      this.remember(ledger);
-    } catch (err) {
-      this.o.logger.error({ err, topic: this.o.topic, partition, offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
+  /** Produce, then wait until the reader has applied that offset. */
+  private async write(record: SliverLedger): Promise<void> {
+    const [meta] = await this.o.producer.send({
+      topic: this.o.topic,
+      acks: -1,
+      messages: [{ key: record.sliver_id, value: this.o.codec.encode('state', record) }],
+    });
+    if (!meta?.baseOffset) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
+    const partition = meta.partition;
+    const offset = BigInt(meta.baseOffset);
+    const deadline = Date.now() + this.timeoutMs;
+    while ((this.positions.get(partition) ?? -1n) <= offset) {
+      this.throwIfFailed();
+      if (this.stopped) throw new TransientError('ledger store stopped before a write was read back');
+      if (Date.now() > deadline) {
+        throw new TransientError(`ledger write of ${record.sliver_id} (${this.o.topic}/${partition}@${offset}) not read back within ${this.timeoutMs} ms`);
+      }
+      await this.nextRead(1000);
     }
   }
 
-  private remember(ledger: SliverLedger): void {
-    const known = this.ledgers.get(ledger.sliver_id);
-    if (!known || known.version <= ledger.version) this.ledgers.set(ledger.sliver_id, ledger);
+  private async apply(value: Buffer, partition: number, offset: string): Promise<void> {
+    let record: SliverLedger;
+    try {
+      record = (await this.o.codec.decode('state', value)).value;
+    } catch (err) {
+      this.o.logger.error({ err, topic: this.o.topic, partition, offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
+      return;
+    }
+    const known = this.ledgers.get(record.sliver_id);
+    if (supersedes(record, known)) {
+      this.ledgers.set(record.sliver_id, record);
+      return;
+    }
+    if (known && sameWrite(known, record)) return; // our own write, retried
+    this.o.logger.warn(
+      { sliverId: record.sliver_id, ignored: describe(record), holds: known ? describe(known) : null, partition, offset },
+      'ledger record from a superseded writer ignored',
+    );
+    if (known && known.writer === this.o.instanceId) this.reassert(known);
   }
+
+  /** Write our winning record again after a losing one, so the log's last record (what compaction keeps) is the winner. */
+  private reassert(known: SliverLedger): void {
+    void this.update(known.sliver_id, (current) =>
+      current && current.writer === this.o.instanceId && current.epoch === known.epoch ? { ...current, version: current.version + 1 } : null,
+    ).catch((err: unknown) => this.o.logger.warn({ err, sliverId: known.sliver_id }, 'could not re-assert a ledger record; the next write will'));
+  }
+
+  private nextRead(maxMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxMs);
+      this.waiters.add(wake);
+    });
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private fail(err: AmhError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.o.logger.fatal({ err }, err.message);
+    this.wake();
+    this.o.onFailure?.(err);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
+
+function describe(l: SliverLedger): string {
+  return `${l.writer || '?'} epoch ${l.epoch} version ${l.version}`;
 }

@@ -1,32 +1,78 @@
 import type { SliverLedger } from '../codec/types.js';
+import { supersedes } from './ledger.js';
+
+/** What a write did: `won` is false when another writer's record (a higher epoch, or the same version read first) holds instead. */
+export interface WriteOutcome {
+  won: boolean;
+  /** The sliver's ledger as every reader now holds it. */
+  current: SliverLedger | undefined;
+}
+
+/**
+ * Computes the next record from the current one (as read back from the
+ * log), or returns null to write nothing (e.g. the caller's lease is gone).
+ */
+export type LedgerUpdate = (current: SliverLedger | undefined) => SliverLedger | null;
 
 /**
  * Durable per-sliver ledgers. The Kafka implementation keeps them on a
  * compacted topic keyed by sliver id; tests use an in-memory one.
+ *
+ * Memory only ever holds what was read back: an update is produced,
+ * acknowledged, and read back before it is visible, so a failed write
+ * changes nothing and every instance converges on the same record.
  */
 export interface LedgerStore {
   start(): Promise<void>;
   /** Resolves once every record written before the call has been read back. */
   catchUp(): Promise<void>;
   get(sliverId: string): SliverLedger | undefined;
-  /** Durable when resolved; readers never replace a newer version with an older one. */
-  put(ledger: SliverLedger): Promise<void>;
+  /** Serialised per sliver: `next` sees the result of every earlier update of the same sliver. */
+  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome>;
   stop(): Promise<void>;
 }
 
-/** Whether an instance (by id) is still part of the consumer group. */
-export type Liveness = (owner: string) => Promise<boolean>;
+/** Serialises async work per key. */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
 
-/** In-memory store: for unit tests and for running without a state topic. */
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
+/** In-memory store: for unit tests and for running without a state topic. Same ordering rules as the Kafka store. */
 export class MemoryLedgerStore implements LedgerStore {
   private readonly ledgers = new Map<string, SliverLedger>();
+  private readonly mutex = new KeyedMutex();
+  /** Test seam: fail the next writes with this error. */
+  failWrites: Error | null = null;
+
   async start(): Promise<void> {}
   async catchUp(): Promise<void> {}
   get(sliverId: string): SliverLedger | undefined {
     return this.ledgers.get(sliverId);
   }
-  async put(ledger: SliverLedger): Promise<void> {
-    this.ledgers.set(ledger.sliver_id, ledger);
+  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome> {
+    return this.mutex.run(sliverId, async () => {
+      const current = this.ledgers.get(sliverId);
+      const record = next(current);
+      if (!record) return { won: false, current };
+      if (this.failWrites) throw this.failWrites;
+      this.apply(record);
+      return { won: this.ledgers.get(sliverId) === record, current: this.ledgers.get(sliverId) };
+    });
+  }
+  /** A record written by someone else (another instance), as the reader would apply it. */
+  apply(record: SliverLedger): void {
+    if (supersedes(record, this.ledgers.get(record.sliver_id))) this.ledgers.set(record.sliver_id, record);
   }
   async stop(): Promise<void> {}
 }

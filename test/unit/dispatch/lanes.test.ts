@@ -22,12 +22,14 @@ describe('KeyedLanes', () => {
     let peak = 0;
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        lanes.run(`k${i}`, async () => {
-          running++;
-          peak = Math.max(peak, running);
-          await tick(10);
-          running--;
-        }),
+        lanes.run(`k${i}`, () =>
+          lanes.withSlot(async () => {
+            running++;
+            peak = Math.max(peak, running);
+            await tick(10);
+            running--;
+          }),
+        ),
       ),
     );
     expect(peak).toBe(3);
@@ -45,5 +47,18 @@ describe('KeyedLanes', () => {
     await expect(second).resolves.toBe('ok');
     await lanes.onIdle();
     expect(lanes.activeKeys).toBe(0);
+  });
+
+  it('a task waiting inside its lane holds no slot: other keys still run (finding 10)', async () => {
+    const lanes = new KeyedLanes(2);
+    let release: () => void = () => {};
+    const blocked = new Promise<void>((r) => (release = r));
+    // Two slivers wait (e.g. for another instance's lease) without a slot...
+    const waiting = [lanes.run('w1', () => blocked), lanes.run('w2', () => blocked)];
+    // ...and a third sliver still gets a slot at once.
+    const ran = await Promise.race([lanes.run('other', () => lanes.withSlot(async () => 'ran')), tick(500).then(() => 'stalled')]);
+    expect(ran).toBe('ran');
+    release();
+    await Promise.all(waiting);
   });
 });

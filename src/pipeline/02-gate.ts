@@ -1,0 +1,184 @@
+import type { AvroCodec } from '../codec/codec.js';
+import type { SliverEvent, SliverLedger, SliverResult } from '../codec/types.js';
+import { AmhError, errorMessage } from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+import { encodeFitted } from '../results/fit.js';
+import { claim, decide, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
+import type { LedgerStore } from '../state/store.js';
+import { pause } from './signals.js';
+
+/** The lease on a sliver was taken over by another owner, or could not be renewed before it expired. */
+export class LeaseLostError extends AmhError {
+  override readonly code = 'LEASE_LOST';
+}
+
+/** The reply for one event: its encoded value (what goes on the reply topic) and the decoded result. */
+export interface Answer {
+  value: Buffer;
+  result: SliverResult;
+  /** True when the answer came from the ledger and nothing ran. */
+  replayed: boolean;
+}
+
+export interface LedgerGateOptions {
+  store: LedgerStore;
+  codec: AvroCodec;
+  /** Owner of the leases this process takes (`amh run` or `amh replay`). */
+  instanceId: string;
+  /** Answers kept per sliver. */
+  keep: number;
+  leaseTtlMs: number;
+  maxReplyBytes: number;
+  /** A ledger record larger than this drops its oldest answers. */
+  maxRecordBytes: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Step 2: the ledger gate. Decides from the sliver's ledger whether an event
+ * is a duplicate, stale, must wait for another owner's lease, or runs; takes
+ * the lease (a fenced claim) before a run, renews it while the operation
+ * runs, and records the answer under it. Every write goes through the store's
+ * read-back, so what this instance believes is what the log says.
+ */
+export class LedgerGate {
+  readonly now: () => number;
+
+  constructor(private readonly o: LedgerGateOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  get instanceId(): string {
+    return this.o.instanceId;
+  }
+
+  decide(event: SliverEvent): Decision {
+    return decide(this.o.store.get(event.sliver_id), event, this.o.instanceId, this.now());
+  }
+
+  /** Waits, without holding anything, until the sliver's ledger changes, `untilMs` passes, or `signal` aborts. */
+  async waitForChange(sliverId: string, untilMs: number, signal: AbortSignal): Promise<void> {
+    const before = this.o.store.get(sliverId);
+    while (!signal.aborted && this.now() < untilMs && this.o.store.get(sliverId) === before) {
+      await pause(Math.min(250, Math.max(1, untilMs - this.now())), signal);
+    }
+  }
+
+  /** Takes the lease for `event`, or returns null when the ledger says otherwise now (decide again). */
+  async claim(event: SliverEvent, logger: Logger): Promise<Lease | null> {
+    const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
+      if (decide(ledger, event, this.o.instanceId, this.now()).kind !== 'run') return null;
+      return claim(ledger ?? emptyLedger(event.sliver_id), event, this.o.instanceId, this.now(), this.o.leaseTtlMs);
+    });
+    if (!won || !current) return null;
+    return new Lease(this, this.o.store, event, current.epoch, this.o.leaseTtlMs, logger);
+  }
+
+  /**
+   * Records the answer. With a lease, only while the lease is still ours;
+   * without one (answers given without running), only while no other owner
+   * holds a live lease. Null when that no longer holds (decide again).
+   */
+  async record(event: SliverEvent, result: SliverResult, opts: { ran: boolean; lease?: Lease }): Promise<Answer | null> {
+    const { value, result: fitted } = encodeFitted(this.o.codec, result, this.o.maxReplyBytes);
+    const { won } = await this.o.store.update(event.sliver_id, (ledger) => {
+      const current = ledger ?? emptyLedger(event.sliver_id);
+      if (opts.lease ? !opts.lease.holds(current) : this.heldByOther(current)) return null;
+      return this.fit(recordAnswer(current, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), this.o.keep));
+    });
+    return won ? { value, result: fitted, replayed: false } : null;
+  }
+
+  /** Gives the lease up without an answer (its operation was stopped before it ended). */
+  async release(lease: Lease): Promise<void> {
+    await this.o.store.update(lease.event.sliver_id, (ledger) => (ledger && lease.holds(ledger) ? release(ledger, this.o.instanceId, this.now()) : null));
+  }
+
+  renewed(ledger: SliverLedger): SliverLedger {
+    return renew(ledger, this.now(), this.o.leaseTtlMs);
+  }
+
+  private heldByOther(ledger: SliverLedger): boolean {
+    const flight = ledger.in_flight;
+    return flight !== null && flight.owner !== this.o.instanceId && leaseExpiry(flight) > this.now();
+  }
+
+  /** Keeps a record under `maxRecordBytes` by dropping its oldest answers (never the newest). */
+  private fit(record: SliverLedger): SliverLedger {
+    let fitted = record;
+    while (fitted.entries.length > 1 && this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
+      fitted = { ...fitted, entries: fitted.entries.slice(1) };
+    }
+    return fitted;
+  }
+}
+
+/**
+ * A lease on one sliver for one event: renewed every third of its TTL while
+ * the operation runs. `lost` aborts when another owner took the sliver over
+ * (a higher epoch) or when renewing failed until the lease expired.
+ */
+export class Lease {
+  private readonly lostController = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private expiresAt: number;
+  private renewing: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly gate: LedgerGate,
+    private readonly store: LedgerStore,
+    readonly event: SliverEvent,
+    readonly epoch: number,
+    ttlMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.expiresAt = gate.now() + ttlMs;
+    this.timer = setInterval(() => {
+      this.renewing ??= this.renew().finally(() => (this.renewing = null));
+    }, Math.max(50, Math.floor(ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  get lost(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  /** Whether `ledger` is still under this lease. */
+  holds(ledger: SliverLedger): boolean {
+    return !this.lost.aborted && ledger.epoch === this.epoch && ledger.in_flight?.owner === this.gate.instanceId && ledger.in_flight.event_id === this.event.event_id;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.renewing;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped || this.lost.aborted) return;
+    try {
+      const { won, current } = await this.store.update(this.event.sliver_id, (ledger) => {
+        if (this.stopped || !ledger || !this.holds(ledger) || this.gate.now() >= this.expiresAt) return null;
+        return this.gate.renewed(ledger);
+      });
+      if (won && current?.in_flight) {
+        this.expiresAt = current.in_flight.expires_at;
+        return;
+      }
+      if (this.stopped) return;
+      const holder = current?.in_flight?.owner ?? 'nobody';
+      this.lose(`lease on ${this.event.sliver_id} lost: the ledger is now at epoch ${current?.epoch ?? '?'} held by ${holder}`);
+    } catch (err) {
+      if (this.gate.now() >= this.expiresAt) this.lose(`lease on ${this.event.sliver_id} expired: renewing failed (${errorMessage(err)})`);
+      else this.logger.warn({ err }, 'lease renewal failed; retrying before it expires');
+    }
+  }
+
+  private lose(reason: string): void {
+    clearInterval(this.timer);
+    this.logger.error(reason);
+    this.lostController.abort(new LeaseLostError(reason));
+  }
+}

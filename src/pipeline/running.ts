@@ -1,0 +1,88 @@
+import type { SliverEvent } from '../codec/types.js';
+import type { Logger } from '../observability/logger.js';
+
+interface Running {
+  event: SliverEvent;
+  partition: number;
+  controller: AbortController;
+}
+
+interface Closing {
+  eventId: string;
+  sequence: number;
+}
+
+/**
+ * The operations running now, so that one shutdown, one revoked partition
+ * or one CLOSE can cancel exactly the ones it concerns. Nothing here
+ * listens to a long-lived signal: the service calls `cancelAll` once,
+ * instead of every operation adding a listener to the shutdown signal.
+ *
+ * It also remembers CLOSEs accepted and not yet answered: a REDEEM running
+ * when a newer CLOSE arrives is cancelled (it cleans up what it made), and
+ * events of the sliver still queued behind that CLOSE are answered
+ * CANCELLED without running ("superseded by CLOSE <event_id>").
+ */
+export class RunningOps {
+  private readonly running = new Map<string, Running>();
+  private readonly closing = new Map<string, Closing>();
+  private cancelledAll: unknown = undefined;
+
+  constructor(private readonly cancelCreateOnClose: boolean) {}
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** A decoded event was accepted, before it waits for its sliver's turn. */
+  arrived(event: SliverEvent, logger: Logger): void {
+    if (!this.cancelCreateOnClose || event.operation !== 'CLOSE') return;
+    const known = this.closing.get(event.sliver_id);
+    if (!known || known.sequence < event.sequence) this.closing.set(event.sliver_id, { eventId: event.event_id, sequence: event.sequence });
+    const current = this.running.get(event.sliver_id);
+    if (!current || current.event.sequence >= event.sequence || current.event.operation !== 'REDEEM') return;
+    logger.warn({ cancelled: current.event.event_id }, `CLOSE supersedes the running ${current.event.operation}: cancelling it`);
+    current.controller.abort(new Error(`superseded by CLOSE ${event.event_id} (sequence ${event.sequence})`));
+  }
+
+  /** The CLOSE that supersedes `event` (a newer CLOSE of its sliver, accepted and not yet answered), if any. */
+  supersededBy(event: SliverEvent): Closing | null {
+    if (event.operation === 'CLOSE') return null;
+    const close = this.closing.get(event.sliver_id);
+    return close && close.sequence > event.sequence ? close : null;
+  }
+
+  /** The event's operation starts: the signal it runs under. */
+  start(event: SliverEvent, partition: number): AbortSignal {
+    const controller = new AbortController();
+    if (this.cancelledAll !== undefined) controller.abort(this.cancelledAll);
+    this.running.set(event.sliver_id, { event, partition, controller });
+    return controller.signal;
+  }
+
+  finish(event: SliverEvent): void {
+    if (this.running.get(event.sliver_id)?.event === event) this.running.delete(event.sliver_id);
+  }
+
+  /** The event was answered: a CLOSE no longer supersedes anything. */
+  answered(event: SliverEvent): void {
+    if (this.closing.get(event.sliver_id)?.eventId === event.event_id) this.closing.delete(event.sliver_id);
+  }
+
+  cancelPartition(partition: number, reason: Error): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.partition === partition) {
+        r.controller.abort(reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Cancels everything running now and everything that starts later. */
+  cancelAll(reason: Error): void {
+    this.cancelledAll = reason;
+    for (const r of this.running.values()) r.controller.abort(reason);
+  }
+}

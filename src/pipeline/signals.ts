@@ -1,0 +1,40 @@
+/**
+ * One AbortSignal that aborts when any of `signals` does, with the reason of
+ * the first. Unlike `AbortSignal.any`, `dispose()` removes every listener, so
+ * linking a short-lived operation to a long-lived signal leaves nothing behind
+ * (on Node 20 `AbortSignal.any` keeps a WeakRef per call: nodejs/node#55351).
+ */
+export function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const sources = signals.filter((s): s is AbortSignal => s !== undefined);
+  const onAbort = (event: Event): void => {
+    controller.abort((event.target as AbortSignal).reason);
+    dispose();
+  };
+  const dispose = (): void => {
+    for (const s of sources) s.removeEventListener('abort', onAbort);
+  };
+  for (const s of sources) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      dispose();
+      break;
+    }
+    s.addEventListener('abort', onAbort, { once: true });
+  }
+  return { signal: controller.signal, dispose };
+}
+
+/** Sleep `ms`, ending early when `signal` aborts (resolves either way; the caller checks the signal). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
