@@ -2,18 +2,22 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { reapOrphanRuns, recordOwner } from '../../src/ansible/orphans.js';
+import { parseProcStat } from '../../src/ansible/proc.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import {
   bootId,
   capturingLogger,
   deadProcess,
+  pidsInGroup,
   makeUnremovable,
   procStartTime,
   startSleepingGroup,
   tempWorkDir,
   writeRunDir,
   type SleepingGroup,
+  until,
 } from '../helpers/process-groups.js';
 
 // Real processes and real directories: a run dir's owner.json names the amh
@@ -55,6 +59,23 @@ describe('reapOrphanRuns', () => {
     expect(await reapOrphanRuns(work, silentLogger())).toBe(1);
     expect(await orphan.exited).toBe('SIGKILL');
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('kills the members left in the group when its leader is already gone', async () => {
+    const work = await workDir();
+    // sh leads the group and forks two sleeps into it; then only sh dies, as ansible-playbook could.
+    const leader = spawn('sh', ['-c', 'sleep 60 & sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    const exited = new Promise((r) => leader.once('exit', r));
+    const pgid = leader.pid ?? 0;
+    const leaderStart = procStartTime(pgid);
+    await until(() => pidsInGroup(pgid).length === 3);
+    leader.kill('SIGKILL');
+    await exited;
+    expect(pidsInGroup(pgid)).toHaveLength(2);
+    await writeRunDir(work, 'headless', owner(await deadProcess(), { pid: pgid, startTime: leaderStart }));
+
+    expect(await reapOrphanRuns(work, silentLogger())).toBe(1);
+    await until(() => pidsInGroup(pgid).length === 0);
   });
 
   it('leaves a run alone while its owner is alive with the recorded start time', async () => {
@@ -190,5 +211,13 @@ describe('recordOwner', () => {
       await leader.kill();
       await rm(work, { recursive: true, force: true });
     }
+  });
+});
+
+describe('parseProcStat', () => {
+  it('reads pgrp and start time after a command name holding spaces and parentheses', () => {
+    const fields = ['S', '1', '4242', ...Array.from({ length: 16 }, () => '0'), '123456', '0'];
+    expect(parseProcStat(`4243 (a) b (c) ${fields.join(' ')}`)).toEqual({ pid: 4243, pgrp: 4242, startTime: 123456 });
+    expect(parseProcStat('garbage')).toBeUndefined();
   });
 });
