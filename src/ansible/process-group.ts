@@ -16,6 +16,16 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
+/** Whether any process is left in the group (one we may not signal counts). */
+export function groupExists(pgid: number): boolean {
+  try {
+    return signalGroup(pgid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
+    throw err;
+  }
+}
+
 /** Wait (bounded) until no process of the group is left, e.g. after SIGKILL. */
 export async function waitGroupGone(pgid: number, maxMs: number): Promise<boolean> {
   const deadline = Date.now() + maxMs;
