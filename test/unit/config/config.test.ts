@@ -72,6 +72,44 @@ describe('loadConfig', () => {
   });
 });
 
+describe('kafka.schema_registry.url', () => {
+  const withUrl = (url: string): string => configFile(`handlers:\n  vm: {}\nkafka:\n  schema_registry: { url: '${url}' }\n`);
+
+  it.each(['http://127.0.0.1:', 'ftp://registry:8081', 'file:///etc/passwd', 'registry:8081', 'http://'])(
+    'rejects %s at start-up, naming the path',
+    (url) => {
+      expect(() => loadConfig({ path: withUrl(url), env: {} })).toThrow(ConfigError);
+      expect(() => loadConfig({ path: withUrl(url), env: {} })).toThrow(/`kafka\.schema_registry\.url`: expected an http\(s\) URL/);
+    },
+  );
+
+  it('rejects the same URLs given through AMH_SCHEMA_REGISTRY_URL', () => {
+    const file = configFile('handlers:\n  vm: {}\n');
+    for (const url of ['http://127.0.0.1:', 'ftp://registry:8081']) {
+      expect(() => loadConfig({ path: file, env: { AMH_SCHEMA_REGISTRY_URL: url } })).toThrow(/`kafka\.schema_registry\.url`/);
+    }
+  });
+
+  it('accepts http and https URLs, with or without port and path, from the file or the environment', () => {
+    for (const url of ['http://127.0.0.1:8081', 'https://registry.example.org', 'http://registry:8081/api/']) {
+      expect(loadConfig({ path: withUrl(url), env: {} }).kafka.schema_registry.url).toBe(url);
+    }
+    const env = { AMH_SCHEMA_REGISTRY_URL: 'http://10.0.0.5:8081' };
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env }).kafka.schema_registry.url).toBe('http://10.0.0.5:8081');
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).kafka.schema_registry.url).toBeNull();
+  });
+});
+
+describe('kafka.startup_timeout', () => {
+  it('defaults to 60 s and takes a duration', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).kafka.startup_timeout).toBe(60_000);
+    const file = configFile('handlers:\n  vm: {}\nkafka: { startup_timeout: 2m }\n');
+    expect(loadConfig({ path: file, env: {} }).kafka.startup_timeout).toBe(120_000);
+    const bad = configFile('handlers:\n  vm: {}\nkafka: { startup_timeout: soon }\n');
+    expect(() => loadConfig({ path: bad, env: {} })).toThrow(/`kafka\.startup_timeout`: expected a duration/);
+  });
+});
+
 describe('HandlerRegistry.fromConfig', () => {
   it('validates plugin settings with paths under handlers.<entry>', () => {
     const config = testConfig({ handlers: { vm: { plugin: 'vm', runtime: { ssh_retries: 'many' } } } });
