@@ -9,6 +9,7 @@ import { PartitionOwnership } from './kafka/assignment.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { ensureTopics } from './kafka/topics.js';
+import { retryTransient } from './kafka/transient.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
 import { LedgerGate } from './pipeline/02-gate.js';
@@ -87,9 +88,13 @@ export class Service {
     const { consumer: c } = config;
     try {
       if (!this.deps.runner) await reapOrphanRuns(this.core.workDir, logger);
+      // A broker still starting, or topics another instance is creating, answer with transient errors for a while.
+      const startup = <T>(what: string, step: () => Promise<T>): Promise<T> =>
+        retryTransient(what, step, { deadlineMs: config.kafka.startup_timeout, logger, signal: this.hardStop.signal });
       if (config.kafka.create_topics) await this.createTopics(logger);
-      this.producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-      await this.producer.connect();
+      const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      this.producer = producer;
+      await startup('connecting the producer', () => producer.connect());
       this.store = new KafkaLedgerStore({
         kafka: this.kafka,
         producer: this.producer,
@@ -99,8 +104,8 @@ export class Service {
         logger,
         onFailure: (err) => this.fail(err, logger),
       });
-      await this.store.start();
       const store = this.store;
+      await startup('restoring the ledgers', () => store.start());
       this.consumer = this.kafka.consumer({
         groupId: group_id,
         sessionTimeout: config.kafka.session_timeout,
@@ -110,8 +115,9 @@ export class Service {
         // the default 5 s halved throughput under backpressure (bench/README.md).
         maxWaitTimeInMs: 250,
       });
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: [topics.events], fromBeginning: config.kafka.from_beginning });
+      const consumer = this.consumer;
+      await startup('connecting the consumer', () => consumer.connect());
+      await startup('subscribing', () => consumer.subscribe({ topics: [topics.events], fromBeginning: config.kafka.from_beginning }));
       const gate = new LedgerGate({
         store,
         codec: this.codec,
@@ -205,6 +211,7 @@ export class Service {
         { topic: state, ...spec, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
       ],
       logger,
+      { deadlineMs: kafka.startup_timeout, signal: this.hardStop.signal },
     );
   }
 

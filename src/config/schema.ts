@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { httpUrl } from './url.js';
 
 /**
  * The configuration file, `config/amh.yaml` by default. Every option is
@@ -78,9 +79,19 @@ export const configSchema = z
         session_timeout: duration.default(10_000),
         /** How often the consumer tells the group it is alive; well below `session_timeout`. */
         heartbeat_interval: duration.default(1_000),
-        /** Confluent Schema Registry, needed only to read Confluent-framed (`00` + id) messages. Env `AMH_SCHEMA_REGISTRY_URL`. */
+        /**
+         * How long start-up keeps retrying what a broker that is still starting (or a topic another
+         * instance is creating) answers with transient errors: connecting, creating topics, waiting
+         * for partition leaders. After that the service exits with the last error.
+         */
+        startup_timeout: duration.default(60_000),
+        /**
+         * Confluent Schema Registry, needed only to read Confluent-framed (`00` + id) messages. Env `AMH_SCHEMA_REGISTRY_URL`.
+         * `url`: http(s) base URL with host (and port, if any). While the registry is down, slow, or answers 5xx/429,
+         * such messages wait and are retried; an unknown schema id (404) or a non-Avro schema is dead-lettered.
+         */
         schema_registry: z
-          .object({ url: z.url().nullable().default(null) })
+          .object({ url: httpUrl.nullable().default(null) })
           .strict()
           .default({ url: null }),
       })

@@ -90,6 +90,11 @@ export class TransientError extends AmhError {
   }
 }
 
+/** A transient failure that outlasted its retry deadline ("connecting to Kafka still failing after 60 s: ..."); `cause` is the last error. */
+export class RetryDeadlineError extends TransientError {
+  override readonly code = 'RETRY_DEADLINE';
+}
+
 /** The service cannot go on (e.g. the dead-letter limit, a loop that cannot be restarted): it stops with this reason and a non-zero exit. */
 export class FatalError extends AmhError {
   override readonly code: string = 'FATAL';

@@ -52,28 +52,37 @@ export class KafkaLedgerStore implements LedgerStore {
     return this.o.readBackTimeoutMs ?? 30_000;
   }
 
+  /** Connects, starts the reader and catches up. Safe to call again after a failure (start-up retries it). */
   async start(): Promise<void> {
-    this.admin = this.o.kafka.admin();
+    this.admin ??= this.o.kafka.admin();
     await this.admin.connect();
-    this.consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
-    // A reader that stopped for good would leave every catch-up and write waiting: the service must hear it.
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) {
-        this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
-        return;
+    if (!this.consumer) {
+      const consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
+      // A reader that stopped for good would leave every catch-up and write waiting: the service must hear it.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) {
+          this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
+          return;
+        }
+        this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            if (message.value) await this.apply(message.value, partition, message.offset);
+            this.positions.set(partition, BigInt(message.offset) + 1n);
+            this.wake();
+          },
+        });
+      } catch (err) {
+        await consumer.disconnect().catch(() => undefined);
+        throw err;
       }
-      this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        if (message.value) await this.apply(message.value, partition, message.offset);
-        this.positions.set(partition, BigInt(message.offset) + 1n);
-        this.wake();
-      },
-    });
+      this.consumer = consumer;
+    }
     await this.catchUp();
   }
 

@@ -37,7 +37,20 @@ describe('loadConfig', () => {
       dead_letter_limit: { max: 100, window: 60_000 },
       ledger_entries: 64,
       cancel_create_on_close: true,
+      shutdown_timeout: 60_000,
+      lease_ttl: 10_000,
+      revoke_grace: 30_000,
+      max_event_bytes: 512 * 1024,
+      max_reply_bytes: 256 * 1024,
+      max_ledger_bytes: 900 * 1024,
     });
+    expect(config.kafka.session_timeout).toBe(10_000);
+    expect(config.kafka.heartbeat_interval).toBe(1_000);
+  });
+
+  it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {
+    const file = configFile('handlers:\n  vm: {}\nconsumer: { shutdown_grace: 30s, shutdown_timeout: 10s }\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/consumer\.shutdown_timeout/);
     expect(config.handlers.vm?.timeouts.default).toBe(15 * 60_000);
   });
 
@@ -69,6 +82,44 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: { AMH_KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.1:29092', AMH_GROUP_ID: 'g2' } });
     expect(config.kafka.brokers).toEqual(['127.0.0.1:19092', '127.0.0.1:29092']);
     expect(config.kafka.group_id).toBe('g2');
+  });
+});
+
+describe('kafka.schema_registry.url', () => {
+  const withUrl = (url: string): string => configFile(`handlers:\n  vm: {}\nkafka:\n  schema_registry: { url: '${url}' }\n`);
+
+  it.each(['http://127.0.0.1:', 'ftp://registry:8081', 'file:///etc/passwd', 'registry:8081', 'http://'])(
+    'rejects %s at start-up, naming the path',
+    (url) => {
+      expect(() => loadConfig({ path: withUrl(url), env: {} })).toThrow(ConfigError);
+      expect(() => loadConfig({ path: withUrl(url), env: {} })).toThrow(/`kafka\.schema_registry\.url`: expected an http\(s\) URL/);
+    },
+  );
+
+  it('rejects the same URLs given through AMH_SCHEMA_REGISTRY_URL', () => {
+    const file = configFile('handlers:\n  vm: {}\n');
+    for (const url of ['http://127.0.0.1:', 'ftp://registry:8081']) {
+      expect(() => loadConfig({ path: file, env: { AMH_SCHEMA_REGISTRY_URL: url } })).toThrow(/`kafka\.schema_registry\.url`/);
+    }
+  });
+
+  it('accepts http and https URLs, with or without port and path, from the file or the environment', () => {
+    for (const url of ['http://127.0.0.1:8081', 'https://registry.example.org', 'http://registry:8081/api/']) {
+      expect(loadConfig({ path: withUrl(url), env: {} }).kafka.schema_registry.url).toBe(url);
+    }
+    const env = { AMH_SCHEMA_REGISTRY_URL: 'http://10.0.0.5:8081' };
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env }).kafka.schema_registry.url).toBe('http://10.0.0.5:8081');
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).kafka.schema_registry.url).toBeNull();
+  });
+});
+
+describe('kafka.startup_timeout', () => {
+  it('defaults to 60 s and takes a duration', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).kafka.startup_timeout).toBe(60_000);
+    const file = configFile('handlers:\n  vm: {}\nkafka: { startup_timeout: 2m }\n');
+    expect(loadConfig({ path: file, env: {} }).kafka.startup_timeout).toBe(120_000);
+    const bad = configFile('handlers:\n  vm: {}\nkafka: { startup_timeout: soon }\n');
+    expect(() => loadConfig({ path: bad, env: {} })).toThrow(/`kafka\.startup_timeout`: expected a duration/);
   });
 });
 
