@@ -144,39 +144,51 @@ def op_component_attach(module, store, params):
 
 
 def op_component_detach(module, store, params):
-    """Detaches this VM's component (only BDFs this VM holds); detaching what is gone is fine."""
+    """Detaches this VM's component (only BDFs this VM holds); detaching what is gone is fine.
+
+    A device that holds tenant data (hw.WIPED_TYPES) leaves the guest but stays
+    held, wipe pending, in the same write: it is never free before its wipe.
+    """
     name = instance_name(params)
     comp = component_param(params)
     record = existing_vm(store, name, params)
     recorded = record["components"].get(comp["name"]) if record else None
     worker = record["worker"] if record else params["worker"]
     bdfs = (recorded or comp).get("bdfs") or []
-    freed = hw.release(store, worker, bdfs, name) if worker else []
+    pending = [b for b in bdfs if worker and hw.is_wiped_type(store, worker, b)]
+    freed = hw.release(store, worker, [b for b in bdfs if b not in pending], name) if worker else []
+    kept = hw.mark_wipe_pending(store, worker, pending, name) if pending else []
     if recorded is not None:
         del record["components"][comp["name"]]
         save(store, record)
-    result = {"name": comp["name"], "type": comp["type"], "bdfs": bdfs, "detached_bdfs": freed,
-              "existed": recorded is not None}
-    return bool(freed) or recorded is not None, {"component": result}
+    result = {"name": comp["name"], "type": comp["type"], "bdfs": bdfs, "detached_bdfs": sorted(freed + kept),
+              "wipe_pending": kept, "existed": recorded is not None}
+    return bool(freed or kept) or recorded is not None, {"component": result}
 
 
 def op_nvme_wipe(module, store, params):
-    """Wipes detached NVMEs. Refuses a drive still attached to any VM: never wipe someone's live disk."""
+    """Wipes a detached NVME's drives and frees them: the wipe is recorded first, so a drive is
+    never free without one. Refuses a drive still attached to a VM (never wipe someone's live
+    disk) and one waiting for another VM's wipe. Wiping a free drive again is fine."""
     name = instance_name(params)
     comp = component_param(params)
     record = existing_vm(store, name, params)
     worker = params["worker"] or (record or {}).get("worker")
     if not worker:
         raise SimError("nvme wipe of %s needs the worker" % comp["name"], "invalid_argument")
-    wiped = []
-    for bdf in comp.get("bdfs") or []:
+    bdfs = comp.get("bdfs") or []
+    for bdf in bdfs:
         if hw.device(store, worker, bdf)["type"] != "NVME":
             raise SimError("PCI device %s on %s is not an NVME" % (bdf, worker), "device_type_mismatch", bdf=bdf)
         h = hw.holder(store, worker, bdf)
-        if h is not None:
+        if hw.attached(h):
             raise SimError("NVME %s on %s is still attached to VM %s; detach it first"
                            % (bdf, worker, h.get("instance_name")), "bdf_in_use", bdf=bdf)
-        wiped.append(hw.record_wipe(store, worker, bdf, name, params["sliver_id"], "delete"))
+        if h is not None and h.get("instance_name") != name:
+            raise SimError("NVME %s on %s waits for the wipe of VM %s, not %s"
+                           % (bdf, worker, h.get("instance_name"), name), "wipe_pending", bdf=bdf, holder=h)
+    wiped = [hw.record_wipe(store, worker, bdf, name, params["sliver_id"], "delete") for bdf in bdfs]
+    hw.release(store, worker, bdfs, name)
     return bool(wiped), {"nvme": {"worker": worker, "wiped": wiped}}
 
 

@@ -15,6 +15,9 @@ import time
 from ansible.module_utils.sim_store import SimError
 
 PCI_FILE = "pci.json"
+# Device types that hold tenant data: detaching one leaves it held, "wipe
+# pending", until a wipe is recorded; only the wipe frees it.
+WIPED_TYPES = ("NVME",)
 WIPES_FILE = "wipes.json"
 VOLUME_KIND = "volumes"
 
@@ -70,6 +73,10 @@ def holder(store, worker, bdf):
     return holders(store, worker).get(bdf)
 
 
+def is_wiped_type(store, worker, bdf):
+    return (worker_spec(store, worker).get("pci") or {}).get(bdf, {}).get("type") in WIPED_TYPES
+
+
 def hold(store, worker, bdfs, instance_name, sliver_id, component):
     table = store.read(PCI_FILE, {})
     held = table.setdefault(worker, {})
@@ -90,6 +97,37 @@ def release(store, worker, bdfs, instance_name):
     return freed
 
 
+def mark_wipe_pending(store, worker, bdfs, instance_name):
+    """Detached from the guest, still held until wiped (only BDFs this instance holds). Returns them."""
+    table = store.read(PCI_FILE, {})
+    held = table.get(worker, {})
+    marked = [b for b in bdfs if held.get(b, {}).get("instance_name") == instance_name]
+    for bdf in marked:
+        if not held[bdf].get("wipe_pending"):
+            held[bdf] = dict(held[bdf], wipe_pending=True, detached_at=now())
+    if marked:
+        store.write(PCI_FILE, table)
+    return marked
+
+
+def attached(hold_entry):
+    """A holder entry that is a live attachment (not a device waiting for its wipe)."""
+    return hold_entry is not None and not hold_entry.get("wipe_pending")
+
+
+def pending_wipes(store, instance_name):
+    """[{worker, bdf, component, type, instance_name, sliver_id}] detached from this instance, not wiped yet."""
+    out = []
+    for worker, held in sorted(held_by(store, instance_name).items()):
+        for bdf in sorted(held):
+            h = held[bdf]
+            if h.get("wipe_pending"):
+                out.append({"worker": worker, "bdf": bdf, "component": h.get("component"),
+                            "type": (worker_spec(store, worker).get("pci") or {}).get(bdf, {}).get("type"),
+                            "instance_name": instance_name, "sliver_id": h.get("sliver_id")})
+    return out
+
+
 def held_by(store, instance_name):
     """{worker: {bdf: holder}} of everything this instance holds (on any worker)."""
     found = {}
@@ -101,11 +139,20 @@ def held_by(store, instance_name):
 
 
 def check_free(store, worker, bdfs, instance_name, component):
-    """Refuses BDFs held by another VM or by another component of this VM (bdf_in_use)."""
+    """Refuses BDFs held by another VM (bdf_in_use, or wipe_pending while its wipe is due) or by
+    another component of this VM. This VM may take back a device of its own that waits for a wipe:
+    no tenant boundary is crossed."""
     for bdf in bdfs:
         h = holder(store, worker, bdf)
         if h is None:
             continue
+        if h.get("wipe_pending"):
+            if h.get("instance_name") == instance_name:
+                continue
+            raise SimError(
+                "PCI device %s on %s was detached from VM %s (sliver %s) and is not wiped yet"
+                % (bdf, worker, h.get("instance_name"), h.get("sliver_id")),
+                "wipe_pending", bdf=bdf, holder=h)
         if h.get("instance_name") != instance_name:
             raise SimError(
                 "PCI device %s on %s is already attached to VM %s (sliver %s, component %s)"
@@ -116,7 +163,7 @@ def check_free(store, worker, bdfs, instance_name, component):
                            "bdf_in_use", bdf=bdf, holder=h)
 
 
-# -- NVME wipes: wipes.json = {"wipes": [{worker, bdf, instance_name, sliver_id, reason, at}]} --
+# -- wipes: wipes.json = {"wipes": [{worker, bdf, instance_name, sliver_id, reason, at}]} --
 def record_wipe(store, worker, bdf, instance_name, sliver_id, reason):
     log = store.read(WIPES_FILE, {"wipes": []})
     entry = {"worker": worker, "bdf": bdf, "instance_name": instance_name, "sliver_id": sliver_id,

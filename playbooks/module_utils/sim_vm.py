@@ -166,11 +166,14 @@ def op_vm_probe(module, store, params):
     """What exists for this VM, component by component, as the hypervisor sees it. Changes nothing."""
     name = instance_name(params)
     record = existing_vm(store, name, params)
+    pending = hw.pending_wipes(store, name)
     if record is None:
         stray = hw.held_by(store, name)
         return False, {"probe": {"exists": False, "instance_name": name, "components": [],
-                                 "stray_bdfs": sorted(b for held in stray.values() for b in held)}}
-    held = hw.holders(store, record["worker"])
+                                 "stray_bdfs": sorted(b for held in stray.values() for b, h in held.items()
+                                                      if hw.attached(h)),
+                                 "wipe_pending": pending}}
+    held = dict((b, h) for b, h in hw.holders(store, record["worker"]).items() if hw.attached(h))
     volumes = dict((v["name"], v) for v in hw.volumes_of(store, name))
     components = []
     known = set()
@@ -183,7 +186,7 @@ def op_vm_probe(module, store, params):
             seen["volume_attached"] = comp.get("volume") in volumes
         components.append(seen)
     stray = sorted(b for b, h in held.items() if h.get("instance_name") == name and b not in known)
-    probe = dict(public_vm(record), exists=True, components=components, stray_bdfs=stray)
+    probe = dict(public_vm(record), exists=True, components=components, stray_bdfs=stray, wipe_pending=pending)
     return False, {"probe": probe}
 
 
@@ -198,17 +201,19 @@ def op_vm_delete(module, store, params):
 
 
 def op_vm_leftovers(module, store, params):
-    """Force-removes what a deleted VM may leave behind: held BDFs (NVMEs are wiped), attached volumes, IPs."""
+    """Force-removes what a deleted VM may leave behind: held BDFs (NVMEs, wipe pending or not, are
+    wiped first), attached volumes, IPs."""
     name = instance_name(params)
     if existing_vm(store, name, params) is not None:
         raise SimError("VM %s still exists; delete it first" % name, "still_exists")
     released, wiped = [], []
     for worker, held in hw.held_by(store, name).items():
         mine = [b for b, h in held.items() if not params["sliver_id"] or h.get("sliver_id") == params["sliver_id"]]
-        for bdf in hw.release(store, worker, mine, name):
-            released.append(bdf)
-            if (hw.worker_spec(store, worker).get("pci") or {}).get(bdf, {}).get("type") == "NVME":
+        for bdf in mine:
+            # Wipe recorded before the release: a drive is never free without one.
+            if hw.is_wiped_type(store, worker, bdf):
                 wiped.append(hw.record_wipe(store, worker, bdf, name, params["sliver_id"], "leftover"))
+        released.extend(hw.release(store, worker, mine, name))
     volumes = []
     for vol in hw.volumes_of(store, name):
         vol.update(attached_to=None, sliver_id=None, guest_device=None)

@@ -8,7 +8,7 @@ import type { AnyHandlerPlugin } from '../../src/handlers/types.js';
 import type { VmSettings } from '../../src/handlers/vm/settings.js';
 import { Service } from '../../src/service.js';
 import { testConfig } from './config.js';
-import { collectMessages, createTopics, kafkaBrokers, produceRaw, uniqueName, type CollectedMessage } from './kafka.js';
+import { collectMessages, createTopics, kafkaBrokers, kafkaClient, produceRaw, uniqueName, type CollectedMessage } from './kafka.js';
 
 export const catalog = SchemaCatalog.load();
 export const codec = new AvroCodec(catalog);
@@ -95,4 +95,28 @@ export async function startTestService(
     },
     stop: () => service.stop(),
   };
+}
+
+/** Read `topic` from its beginning until a result of `eventId` comes, and return it. */
+export async function resultOf(topic: string, eventId: string, timeoutMs = 90_000): Promise<SliverResult> {
+  const consumer = kafkaClient('amh-test-result').consumer({ groupId: uniqueName('result'), maxWaitTimeInMs: 500 });
+  let timer: NodeJS.Timeout | undefined;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    return await new Promise<SliverResult>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result of ${eventId} on ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            const { value } = await codec.decode('result', message.value);
+            if (value.event_id === eventId) resolve(value);
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
 }

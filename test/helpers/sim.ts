@@ -94,6 +94,16 @@ export interface Holder {
   instance_name: string;
   sliver_id: string;
   component: string;
+  /** Detached from its VM, held until wiped (devices with a wipe step: NVME). */
+  wipe_pending?: boolean;
+}
+
+export interface Wipe {
+  worker: string;
+  bdf: string;
+  instance_name: string;
+  sliver_id: string;
+  reason: string;
 }
 
 /** Read access (and two kinds of simulated trouble) to one sim state directory. */
@@ -132,8 +142,22 @@ export class SimState {
     return Object.values(table).flatMap((held) => Object.entries(held).filter(([, h]) => h.instance_name === instance).map(([b]) => b));
   }
 
-  wipes(): { worker: string; bdf: string; instance_name: string; sliver_id: string; reason: string }[] {
-    return this.read('wipes.json', { wipes: [] }).wipes;
+  wipes(): Wipe[] {
+    return this.read<{ wipes: Wipe[] }>('wipes.json', { wipes: [] }).wipes;
+  }
+
+  /** The newest wipe of a device, or undefined when it was never wiped. */
+  lastWipe(bdf: string, worker = WORKER): Wipe | undefined {
+    return this.wipes().filter((w) => w.bdf === bdf && w.worker === worker).at(-1);
+  }
+
+  /**
+   * The tenant-data guarantee for a device `tenant` (an instance name) had:
+   * it is still held (attached or wipe pending), or it was wiped after that
+   * tenant. False means the next VM could get the tenant's data.
+   */
+  freeOnlyIfWiped(bdf: string, tenant: string, worker = WORKER): boolean {
+    return this.holder(bdf, worker) !== undefined || this.lastWipe(bdf, worker)?.instance_name === tenant;
   }
 
   volume(name: string): Json | undefined {

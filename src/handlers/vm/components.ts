@@ -3,6 +3,9 @@ import { COMPONENT_TYPES, type ComponentType } from './settings.js';
 
 /** Passed through to the VM by PCI address (host BDFs). */
 export const PCI_TYPES: readonly ComponentType[] = ['GPU', 'SmartNIC', 'SharedNIC', 'FPGA', 'NVME'];
+/** Devices that hold tenant data: detached, they stay held ("wipe pending") until their wipe playbook ran. */
+export const WIPED_TYPES = ['NVME'] as const;
+export type WipedType = (typeof WIPED_TYPES)[number];
 /** NICs whose ports are configured inside the guest (addresses, VLAN sub-interfaces). */
 export const NIC_TYPES: readonly ComponentType[] = ['SmartNIC', 'SharedNIC'];
 
@@ -12,6 +15,8 @@ export function isComponentType(type: string): type is ComponentType {
 
 export const isPci = (c: Pick<Component, 'type'>): boolean => (PCI_TYPES as readonly string[]).includes(c.type);
 export const isNic = (c: Pick<Component, 'type'>): boolean => (NIC_TYPES as readonly string[]).includes(c.type);
+export const needsWipe = (c: Pick<Component, 'type'>): c is Pick<Component, 'type'> & { type: WipedType } =>
+  (WIPED_TYPES as readonly string[]).includes(c.type);
 export const isStorage = (c: Pick<Component, 'type'>): boolean => c.type === 'Storage';
 
 /** A Storage component's volume: its `local_name` label, else the component's name (mounted at `/<volume>`). */

@@ -1,7 +1,8 @@
 import type { Component, SliverEvent } from '../../codec/types.js';
 import { PlaybookError, type AmhError } from '../../errors/index.js';
 import type { HandlerOutcome } from '../types.js';
-import { detachComponent } from './component-steps.js';
+import { detachComponent, finishWipes } from './component-steps.js';
+import { needsWipe } from './components.js';
 import { asComponent, probeReport, type ProbeReport } from './report.js';
 import { STEP, VmSteps, asStepError, withNote, type VmContext } from './steps.js';
 import { requireNode } from './validate.js';
@@ -17,8 +18,9 @@ export interface TeardownReport {
 
 /**
  * Removes everything of a VM, in the reference's order: detach each
- * component (NVMEs are wiped after), delete the VM, force-remove leftovers;
- * every step retries `delete_retries` times inside its playbook.
+ * component (NVMEs are wiped after), wipe what an interrupted detach left
+ * pending, delete the VM, force-remove leftovers; every step retries
+ * `delete_retries` times inside its playbook.
  *
  * What to detach comes from a probe (the substrate's truth) rather than the
  * event alone, so a half-done create or a component the event no longer
@@ -39,11 +41,22 @@ export async function teardown(
     report.failures.push(asStepError(err, STEP.probe));
   }
   const at = seen ? steps.at({ worker: seen.worker, managementIp: seen.managementIp }) : steps;
+  const wiped = new Set<string>();
   for (const c of componentsToDetach(seen, requested)) {
     try {
       report.done.push(...(await detachComponent(at, c)));
+      if (needsWipe(c)) c.bdfs.forEach((b) => wiped.add(b));
     } catch (err) {
       report.failures.push(asStepError(err, STEP.detach(c)));
+    }
+  }
+  // Devices a crashed detach left held, wipe pending: never answered OK before they are wiped.
+  for (const pending of seen?.wipePending ?? []) {
+    try {
+      report.done.push(...(await finishWipes(at, [pending], wiped)));
+      wiped.add(pending.bdf);
+    } catch (err) {
+      report.failures.push(asStepError(err, STEP.wipe({ name: pending.component })));
     }
   }
   try {

@@ -1,7 +1,7 @@
 import type { Component, ComponentState, SliverEvent } from '../../codec/types.js';
 import { SubstrateError } from '../../errors/index.js';
 import type { HandlerOutcome } from '../types.js';
-import { attachComponent, configureComponents, detachComponent, type ConfigItem } from './component-steps.js';
+import { attachComponent, configureComponents, detachComponent, finishWipes, type ConfigItem } from './component-steps.js';
 import { diffComponents, isEmptyDiff, type ComponentDiff } from './components.js';
 import { vmState } from './create.js';
 import { asComponent, probeReport } from './report.js';
@@ -15,7 +15,8 @@ import { probeVars, targetOf } from './vars.js';
  * wiped), attach and configure the added, re-apply the configuration of
  * the changed (e.g. a port that now carries a network service's VLAN:
  * stitching); with no component diff at all, re-apply every NIC and
- * storage configuration. A failure detaches what this modify attached.
+ * storage configuration. Devices an interrupted detach left "wipe pending"
+ * are wiped first. A failure detaches what this modify attached.
  */
 export async function modify(event: SliverEvent, ctx: VmContext): Promise<HandlerOutcome> {
   const sliver = requireNode(event);
@@ -32,6 +33,8 @@ export async function modify(event: SliverEvent, ctx: VmContext): Promise<Handle
   const attached: Component[] = [];
   const done: string[] = [];
   try {
+    // A wipe an interrupted detach left pending first: that device holds data and is not free.
+    done.push(...(await finishWipes(steps, seen.wipePending)));
     // Removed first: a replacement may reuse the BDFs it frees.
     for (const c of diff.removed) {
       done.push(...(await detachComponent(steps, c)));

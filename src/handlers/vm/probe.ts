@@ -38,7 +38,8 @@ export interface Verdict {
 /**
  * MISSING: no VM. DEGRADED: the VM is there but not ACTIVE, a component's
  * device or volume is not attached, a requested component is absent, or
- * devices are held that no component accounts for. EXISTS otherwise.
+ * devices are held that no component accounts for, or a detached device
+ * waits for its wipe. EXISTS otherwise.
  */
 export function assess(seen: ProbeReport, expected: readonly Component[]): Verdict {
   if (!seen.exists) return { observed: 'MISSING', details: `VM ${seen.instanceName ?? '?'} does not exist` };
@@ -54,6 +55,7 @@ export function assess(seen: ProbeReport, expected: readonly Component[]): Verdi
     if (!present.has(c.name)) problems.push(`${c.name} (${c.type}) is missing`);
   }
   if (seen.strayBdfs.length > 0) problems.push(`devices held by no component: ${seen.strayBdfs.join(', ')}`);
+  if (seen.wipePending.length > 0) problems.push(`detached, wipe pending: ${seen.wipePending.map((w) => `${w.component} ${w.bdf}`).join(', ')}`);
   if (problems.length > 0) return { observed: 'DEGRADED', details: problems.join('; ') };
   const parts = seen.components.map((c) => c.state.name);
   return {

@@ -84,12 +84,23 @@ export interface ObservedComponent {
   mountPoint: string | null;
 }
 
+/** A device detached from this VM that still holds its data: held by the substrate until wiped. */
+export interface PendingWipe {
+  worker: string | null;
+  bdf: string;
+  /** The component it belonged to, and its type (which wipe playbook). */
+  component: string;
+  type: string;
+}
+
 /** `data.probe` of the probe playbook. */
 export interface ProbeReport extends VmReport {
   exists: boolean;
   components: ObservedComponent[];
   /** BDFs held for this VM that no component accounts for (leftovers). */
   strayBdfs: string[];
+  /** Devices detached from this VM whose wipe has not run yet (a step interrupted by a crash). */
+  wipePending: PendingWipe[];
 }
 
 export function probeReport(data: unknown): ProbeReport {
@@ -107,6 +118,11 @@ export function probeReport(data: unknown): ProbeReport {
       };
     }),
     strayBdfs: strs(p.stray_bdfs),
+    wipePending: list(p.wipe_pending).flatMap((w) => {
+      const raw = rec(w);
+      const bdf = str(raw.bdf);
+      return bdf ? [{ worker: str(raw.worker), bdf, component: str(raw.component) ?? bdf, type: str(raw.type) ?? '' }] : [];
+    }),
   };
 }
 

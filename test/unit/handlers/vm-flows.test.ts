@@ -141,6 +141,55 @@ describe('VM delete', () => {
   });
 });
 
+describe('VM teardown never hands on tenant data', () => {
+  // A device detached from its VM whose wipe has not run yet (a crash between
+  // the two steps): the substrate keeps it held and the probe lists it.
+  const pending = [{ worker: 'sim-worker-2', bdf: '0000:21:00.0', component: 'NVME1', type: 'NVME', instance_name: 's1-node1' }];
+  const probeWith = (probe: Record<string, unknown>) => (req: PlaybookRunRequest): Reply | undefined =>
+    basename(req.playbook) === 'vm_probe.yml'
+      ? { data: { probe: { exists: true, instance_name: 's1-node1', worker: 'sim-worker-1', state: 'ACTIVE', components: [], ...probe } } }
+      : undefined;
+
+  it('a CLOSE re-run wipes a device pending wipe (on the worker that holds it) before deleting and answering OK', async () => {
+    const runner = substrate([], probeWith({ wipe_pending: pending }));
+    const result = await run(runner, vmWith('s1', [nvme()], { operation: 'CLOSE' }));
+    expect(result.outcome, result.message).toBe('OK');
+    expect(steps(runner)).toEqual(['vm_probe.yml', 'vm_nvme_cleanup.yml NVME1', 'vm_delete.yml']);
+    expect(runner.calls[1]?.extraVars).toMatchObject({ worker: 'sim-worker-2', component: { name: 'NVME1', type: 'NVME', bdfs: ['0000:21:00.0'] } });
+    expect(result.message).toContain('wiped NVME1 (0000:21:00.0)');
+  });
+
+  it('wipes pending devices of a VM that is already gone', async () => {
+    const runner = substrate([], (req) =>
+      probeWith({ exists: false, wipe_pending: pending })(req) ?? (basename(req.playbook) === 'vm_delete.yml' ? { data: { vm: { existed: false } } } : undefined),
+    );
+    const result = await run(runner, vmWith('s1', [], { operation: 'CLOSE' }));
+    expect(result.outcome, result.message).toBe('OK');
+    expect(steps(runner)).toEqual(['vm_probe.yml', 'vm_nvme_cleanup.yml NVME1', 'vm_delete.yml']);
+  });
+
+  it('a CLOSE whose pending wipe fails is FAILED, never OK', async () => {
+    const runner = substrate([], (req) => probeWith({ wipe_pending: pending })(req) ?? failAt('vm_nvme_cleanup.yml', undefined, 'wipe_nvme', 'format failed')(req));
+    const result = await run(runner, vmWith('s1', [], { operation: 'CLOSE' }));
+    expect(result).toMatchObject({ outcome: 'FAILED', failed_step: 'wipe_nvme NVME1 (vm_nvme_cleanup.yml: wipe_nvme)' });
+  });
+
+  it('a create rollback wipes a device left pending wipe', async () => {
+    const runner = substrate([], (req) => probeWith({ wipe_pending: pending })(req) ?? failAt('vm_pci.yml', 'GPU1', 'attach_pci', 'busy')(req));
+    const result = await run(runner, vmWith('s1', [gpu()]));
+    expect(result.outcome).toBe('FAILED');
+    expect(steps(runner).slice(-3)).toEqual(['vm_probe.yml', 'vm_nvme_cleanup.yml NVME1', 'vm_delete.yml']);
+  });
+
+  it('a modify first finishes a wipe an interrupted detach left pending', async () => {
+    const runner = substrate([], probeWith({ components: [{ name: 'GPU1', type: 'GPU', bdfs: ['0000:25:00.0'], attached_bdfs: ['0000:25:00.0'] }], wipe_pending: pending }));
+    const result = await run(runner, vmWith('s1', [gpu()], { operation: 'MODIFY' }));
+    expect(result.outcome, result.message).toBe('OK');
+    expect(steps(runner)).toEqual(['vm_probe.yml', 'vm_nvme_cleanup.yml NVME1']);
+    expect(result.message).toContain('wiped NVME1 (0000:21:00.0)');
+  });
+});
+
 describe('VM modify', () => {
   it('detaches the removed, attaches the added, re-applies the changed (a port that now has a VLAN)', async () => {
     const runner = substrate([{ name: 'GPU1', type: 'GPU', bdfs: ['0000:25:00.0'] }]);
