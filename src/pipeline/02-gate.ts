@@ -78,16 +78,24 @@ export class LedgerGate {
   /**
    * Records the answer. With a lease, only while the lease is still ours;
    * without one (answers given without running), only while no other owner
-   * holds a live lease. Null when that no longer holds (decide again).
+   * holds a live lease, unless `evenIfHeld` (an answer given while waiting
+   * for that owner: its mark stays as it is). Null when that no longer holds
+   * (decide again). A write that lost a tie to another record is retried on
+   * top of it.
    */
-  async record(event: SliverEvent, result: SliverResult, opts: { ran: boolean; lease?: Lease }): Promise<Answer | null> {
+  async record(event: SliverEvent, result: SliverResult, opts: { ran: boolean; lease?: Lease; evenIfHeld?: boolean }): Promise<Answer | null> {
     const { value, result: fitted } = encodeFitted(this.o.codec, result, this.o.maxReplyBytes);
-    const { won } = await this.o.store.update(event.sliver_id, (ledger) => {
-      const current = ledger ?? emptyLedger(event.sliver_id);
-      if (opts.lease ? !opts.lease.holds(current) : this.heldByOther(current)) return null;
-      return this.fit(recordAnswer(current, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), this.o.keep));
-    });
-    return won ? { value, result: fitted, replayed: false } : null;
+    const allowed = (current: SliverLedger): boolean =>
+      opts.lease ? opts.lease.holds(current) : opts.evenIfHeld === true || !this.heldByOther(current);
+    for (;;) {
+      const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
+        const base = ledger ?? emptyLedger(event.sliver_id);
+        if (!allowed(base)) return null;
+        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), this.o.keep));
+      });
+      if (won) return { value, result: fitted, replayed: false };
+      if (!current || !allowed(current)) return null;
+    }
   }
 
   /** Gives the lease up without an answer (its operation was stopped before it ended). */
@@ -168,6 +176,8 @@ export class Lease {
         return;
       }
       if (this.stopped) return;
+      // Lost a tie to another record of our own epoch (e.g. an answer recorded beside our mark): try again next time.
+      if (current && this.holds(current) && this.gate.now() < this.expiresAt) return;
       const holder = current?.in_flight?.owner ?? 'nobody';
       this.lose(`lease on ${this.event.sliver_id} lost: the ledger is now at epoch ${current?.epoch ?? '?'} held by ${holder}`);
     } catch (err) {

@@ -141,7 +141,7 @@ export class MessagePipeline {
       }
       if (decision.kind === 'wait') {
         if (this.o.cancel.aborted) {
-          const answer = await this.without(event, logger, 'CANCELLED', `cancelled while waiting for ${decision.inFlight.operation} ${decision.inFlight.event_id} (lease held by ${decision.inFlight.owner}): ${errorMessage(this.o.cancel.reason)}`);
+          const answer = await this.without(event, logger, 'CANCELLED', `cancelled while waiting for ${decision.inFlight.operation} ${decision.inFlight.event_id} (lease held by ${decision.inFlight.owner}): ${errorMessage(this.o.cancel.reason)}`, undefined, true);
           if (answer) return answer;
           continue;
         }
@@ -215,10 +215,10 @@ export class MessagePipeline {
   }
 
   /** An answer given without running anything, recorded in the ledger first. Null when another owner holds a live lease now. */
-  private async without(event: SliverEvent, logger: Logger, outcome: Outcome, message: string, errorCode?: string): Promise<Answer | null> {
+  private async without(event: SliverEvent, logger: Logger, outcome: Outcome, message: string, errorCode?: string, evenIfHeld = false): Promise<Answer | null> {
     const at = this.o.gate.now();
     const result = buildResult(event, { outcome, message, errorCode: errorCode ?? null, startedAt: at, finishedAt: at, attempts: 0 });
-    return this.retry('recording the answer', logger, () => this.o.gate.record(event, result, { ran: false }));
+    return this.retry('recording the answer', logger, () => this.o.gate.record(event, result, { ran: false, evenIfHeld }));
   }
 
   private async deadLetter(source: MessageSource, reason: string, errorCode: string): Promise<Fate> {
