@@ -28,6 +28,10 @@ export class FakeConsumer {
     return this as unknown as Consumer;
   }
 
+  async connect(): Promise<void> {}
+  async subscribe(): Promise<void> {}
+  async disconnect(): Promise<void> {}
+
   on(event: string, listener: Listener): () => void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
     return () => undefined;
