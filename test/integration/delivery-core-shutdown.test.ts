@@ -1,5 +1,9 @@
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { AnyHandlerPlugin } from '../../src/handlers/types.js';
+import { BUILTIN_PLUGINS } from '../../src/handlers/index.js';
 import { testConfig } from '../helpers/config.js';
 import { within } from '../helpers/delivery-core.js';
 import { sleep } from '../helpers/kafka.js';
@@ -35,6 +39,7 @@ describe('delivery core: shutdown deadline', () => {
     // Today the cleanup playbooks sleep for 10 minutes each: end them (only this test's runs) so the file can finish.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && (await within(stopping ?? amh.stop(), 1000)) === 'timeout') killRunsUnder(root);
+    killRunsUnder(root); // a stop() that gave up on a cleanup must not leave its 10-minute sleep behind either
   });
 
   it('stop() resolves within shutdown_grace + a bounded extra while a cleanup playbook would sleep 10 minutes', async () => {
@@ -50,6 +55,47 @@ describe('delivery core: shutdown deadline', () => {
     const t0 = Date.now();
     stopping = amh.service.stop();
     const outcome = await within(stopping, 20_000);
+    const elapsed = Date.now() - t0;
+    expect(outcome, `stop() still pending after ${elapsed} ms`).not.toBe('timeout');
+    expect(elapsed).toBeLessThan(20_000);
+  });
+});
+
+// Finding 9, the other half: an operation that ignores its cancellation
+// signal (a handler awaiting something that never looks at `ctx.signal`).
+// A test plugin whose create never settles until the test releases it.
+describe('delivery core: shutdown deadline with a handler that ignores cancellation', () => {
+  let amh: TestService | undefined;
+  let release: () => void = () => undefined;
+  let running = false;
+  const stuckPlugin = {
+    name: 'stuck',
+    description: 'test plugin: a create that ignores its abort signal',
+    resourceTypes: ['Stuck'],
+    settingsSchema: () => z.object({}).strict(),
+    playbooks: () => ({}),
+    create: () => {
+      running = true;
+      return new Promise<never>((_, reject) => (release = () => reject(new Error('released by the test'))));
+    },
+  } as unknown as AnyHandlerPlugin;
+
+  afterAll(async () => {
+    release();
+    await amh?.stop();
+  });
+
+  it('stop() resolves within shutdown_grace + a bounded extra while an operation ignores its signal', async () => {
+    amh = await startTestService(
+      { consumer: { shutdown_grace: '2s' }, handlers: { stuck: { plugin: 'stuck' } } },
+      { plugins: [...BUILTIN_PLUGINS, stuckPlugin] },
+    );
+    await amh.send({ event_id: randomUUID(), operation: 'REDEEM', sliver_id: 'stuck-1', slice_id: 'slice-stuck', resource_type: 'Stuck', sequence: 1, timestamp: Date.now(), node_sliver: { name: 'item' } });
+    for (const t0 = Date.now(); !running && Date.now() - t0 < 30_000; ) await sleep(100);
+    expect(running).toBe(true);
+
+    const t0 = Date.now();
+    const outcome = await within(amh.service.stop(), 20_000);
     const elapsed = Date.now() - t0;
     expect(outcome, `stop() still pending after ${elapsed} ms`).not.toBe('timeout');
     expect(elapsed).toBeLessThan(20_000);
