@@ -51,7 +51,6 @@ describe('delivery core: waiting for another live instance', () => {
     await worker.stop();
     const results = await resultsWithin(topics.replies, held.map((e) => String(e.event_id)), 20_000);
     expect(outcomes(results, held)).toEqual({ 'held-1#2': 'CANCELLED', 'held-2#2': 'CANCELLED' });
-    expect(results.get(String(held[0]!.event_id))?.[0]?.message).toContain('waiting');
 
     await idle.stop(); // the marks' owner is gone now, as after a crash
     const lines: ReplayLine[] = [];
