@@ -101,15 +101,30 @@ export async function stableGroup(
  * only the documented wire contract (schemas/state/, keyed by sliver id on
  * the compacted state topic), not the store's code.
  */
-export async function writeInFlightMark(stateTopic: string, sliverId: string, owner: string, opts: { sequence?: number; operation?: string } = {}): Promise<string> {
+export async function writeInFlightMark(
+  stateTopic: string,
+  sliverId: string,
+  owner: string,
+  opts: { sequence?: number; operation?: string; leaseMs?: number } = {},
+): Promise<string> {
   const eventId = randomUUID();
   const now = Date.now();
   const ledger = {
     sliver_id: sliverId,
     version: 1,
+    // A claim: a new epoch and a lease that holds for `leaseMs` (as if its owner kept renewing it).
+    epoch: 1,
+    writer: owner,
     applied_sequence: -1,
     entries: [],
-    in_flight: { event_id: eventId, sequence: opts.sequence ?? 1, operation: opts.operation ?? 'REDEEM', owner, started_at: now },
+    in_flight: {
+      event_id: eventId,
+      sequence: opts.sequence ?? 1,
+      operation: opts.operation ?? 'REDEEM',
+      owner,
+      started_at: now,
+      expires_at: now + (opts.leaseMs ?? 60_000),
+    },
     updated_at: now,
   };
   await produceRaw(stateTopic, [{ key: sliverId, value: codec.encode('state', ledger) }]);

@@ -43,7 +43,7 @@ describe('delivery core: shutdown deadline', () => {
   });
 
   it('stop() resolves within shutdown_grace + a bounded extra while a cleanup playbook would sleep 10 minutes', async () => {
-    amh = await startTestService({ consumer: { shutdown_grace: '2s' } });
+    amh = await startTestService({ consumer: { shutdown_grace: '2s', shutdown_timeout: '10s' } });
     root = testRoot(amh.config);
     // `sim.delay_seconds` makes every sim module call, the create's and its cleanup's, sleep that long first.
     await amh.send(vmWith('hang-1', [], { labels: { 'sim.delay_seconds': '600' } }));
@@ -58,6 +58,10 @@ describe('delivery core: shutdown deadline', () => {
     const elapsed = Date.now() - t0;
     expect(outcome, `stop() still pending after ${elapsed} ms`).not.toBe('timeout');
     expect(elapsed).toBeLessThan(20_000);
+    // The deadline killed the cleanup run too: nothing of this test's playbooks is left.
+    const gone = Date.now() + 5_000;
+    while (processesMentioning(root).length > 0 && Date.now() < gone) await sleep(200);
+    expect(processesMentioning(root)).toEqual([]);
   });
 });
 
@@ -87,7 +91,7 @@ describe('delivery core: shutdown deadline with a handler that ignores cancellat
 
   it('stop() resolves within shutdown_grace + a bounded extra while an operation ignores its signal', async () => {
     amh = await startTestService(
-      { consumer: { shutdown_grace: '2s' }, handlers: { stuck: { plugin: 'stuck' } } },
+      { consumer: { shutdown_grace: '2s', shutdown_timeout: '10s' }, handlers: { stuck: { plugin: 'stuck' } } },
       { plugins: [...BUILTIN_PLUGINS, stuckPlugin] },
     );
     await amh.send({ event_id: randomUUID(), operation: 'REDEEM', sliver_id: 'stuck-1', slice_id: 'slice-stuck', resource_type: 'Stuck', sequence: 1, timestamp: Date.now(), node_sliver: { name: 'item' } });

@@ -8,10 +8,11 @@ import { sleep, uniqueName } from '../helpers/kafka.js';
 import { createServiceTopics, startTestService, testTopics, type TestService } from '../helpers/service.js';
 import { PLUGINS_WITH_SLOW, slowEvent, slowHandler, testRoot } from '../helpers/slow.js';
 
-// Findings 10 and 12(a): in-flight marks held by another live member of the
-// group. Two services share the group and a one-partition topic, so one does
-// the work and the other is a live, idle member; the marks carry the idle
-// one's instance id, exactly as if it were running those operations.
+// Findings 10 and 12(a): in-flight marks (live leases) held by another live
+// instance. Two services share the group and a one-partition topic, so one
+// does the work and the other is a live, idle member; the marks carry the
+// idle one's instance id and a lease, exactly as if it were running those
+// operations.
 describe('delivery core: waiting for another live instance', () => {
   const state = join(testRoot(testConfig()), 'slow');
   const topics = testTopics();
