@@ -76,16 +76,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
     const ranges: PartitionRange[] = await resolveRange(admin, topics.events, options.from, options.to);
     summary.ranges = ranges.map((r) => ({ partition: r.partition, start: r.start.toString(), end: r.end.toString() }));
     // Replay takes the same leases as `amh run`: each waits for the other's, and neither runs an event twice.
-    const gate = new LedgerGate({
-      store,
-      codec: core.codec,
-      instanceId: core.instanceId,
-      keep: c.ledger_entries,
-      leaseTtlMs: c.lease_ttl,
-      maxReplyBytes: c.max_reply_bytes,
-      maxRecordBytes: c.max_ledger_bytes,
-      logger,
-    });
+    const gate = LedgerGate.fromConfig(c, { store, codec: core.codec, instanceId: core.instanceId, logger });
     const pipeline = new MessagePipeline({
       codec: core.codec,
       gate,

@@ -16,7 +16,7 @@ import { LedgerGate } from './pipeline/02-gate.js';
 import { PartitionCommits } from './pipeline/06-commit.js';
 import { MessagePipeline } from './pipeline/pipeline.js';
 import { RunningOps } from './pipeline/running.js';
-import { pause } from './pipeline/signals.js';
+import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { KafkaLedgerStore } from './state/kafka-store.js';
@@ -118,16 +118,7 @@ export class Service {
       const consumer = this.consumer;
       await startup('connecting the consumer', () => consumer.connect());
       await startup('subscribing', () => consumer.subscribe({ topics: [topics.events], fromBeginning: config.kafka.from_beginning }));
-      const gate = new LedgerGate({
-        store,
-        codec: this.codec,
-        instanceId: this.instanceId,
-        keep: c.ledger_entries,
-        leaseTtlMs: c.lease_ttl,
-        maxReplyBytes: c.max_reply_bytes,
-        maxRecordBytes: c.max_ledger_bytes,
-        logger,
-      });
+      const gate = LedgerGate.fromConfig(c, { store, codec: this.codec, instanceId: this.instanceId, logger });
       const pipeline = new MessagePipeline({
         codec: this.codec,
         gate,
@@ -234,14 +225,14 @@ export class Service {
         const loop = this.runnerLoop;
         loop.quiesce();
         const drained = loop.drain();
-        if ((await Promise.race([drained.then(() => 'drained' as const), pause(grace).then(() => 'grace' as const)])) === 'grace') {
+        if ((await Promise.race([drained.then(() => 'drained' as const), sleep(grace).then(() => 'grace' as const)])) === 'grace') {
           logger.warn({ pending: this.pending }, 'shutdown grace elapsed: cancelling running operations');
           const reason = new Error('shutdown');
           this.cancel.abort(reason);
           this.running.cancelAll(reason);
         }
         // Cancelled runs clean up; the deadline kills what is left. A little past it, stop waiting at all.
-        await Promise.race([drained, pause(left() + 2 * config.runtime.kill_grace + 1000)]);
+        await Promise.race([drained, sleep(left() + 2 * config.runtime.kill_grace + 1000)]);
         loop.stop();
         if (!(await loop.flush(Math.min(FINAL_COMMIT_MS, left() + FINAL_COMMIT_MS)))) logger.warn('last commit did not finish in time');
       }

@@ -12,7 +12,7 @@ import { HandlerRegistry, type RegisteredHandler } from '../handlers/registry.js
 import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
 import { RESULT_CODES, buildResult } from '../results/builder.js';
-import { linkSignals } from '../pipeline/signals.js';
+import { linkSignals } from '../lib/abort.js';
 import { stepRunner } from './playbook-step.js';
 import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';

@@ -12,15 +12,4 @@ export function shouldRetry(err: unknown, attempt: number, policy: RetryPolicy):
 }
 
 /** Sleep that ends early (resolving) when `signal` aborts; the caller checks the signal. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '../lib/abort.js';

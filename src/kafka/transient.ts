@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs';
+import { sleep } from '../lib/abort.js';
 import { AmhError, RetryDeadlineError, TransientError, errorMessage } from '../errors/index.js';
 
 // kafkajs is CommonJS: its error classes are reachable only through the default export.
@@ -114,18 +115,4 @@ export async function retryTransient<T>(what: string, fn: () => Promise<T>, opts
       await sleep(delayMs, signal);
     }
   }
-}
-
-/** Resolves after `ms`, or early when `signal` aborts; removes its listener either way. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

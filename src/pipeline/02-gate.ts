@@ -2,10 +2,13 @@ import type { AvroCodec } from '../codec/codec.js';
 import type { SliverEvent, SliverLedger, SliverResult } from '../codec/types.js';
 import { AmhError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
+import type { ParsedConfig } from '../config/schema.js';
+
+type ConsumerConfig = ParsedConfig['consumer'];
 import { encodeFitted } from '../results/fit.js';
 import { claim, decide, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
 import type { LedgerStore } from '../state/store.js';
-import { pause } from './signals.js';
+import { sleep } from '../lib/abort.js';
 
 /** The lease on a sliver was taken over by another owner, or could not be renewed before it expired. */
 export class LeaseLostError extends AmhError {
@@ -49,6 +52,20 @@ export class LedgerGate {
     this.now = o.now ?? Date.now;
   }
 
+  /** The gate with the `consumer.*` settings of the configuration. */
+  static fromConfig(
+    consumer: Pick<ConsumerConfig, 'ledger_entries' | 'lease_ttl' | 'max_reply_bytes' | 'max_ledger_bytes'>,
+    deps: Pick<LedgerGateOptions, 'store' | 'codec' | 'instanceId' | 'logger'>,
+  ): LedgerGate {
+    return new LedgerGate({
+      ...deps,
+      keep: consumer.ledger_entries,
+      leaseTtlMs: consumer.lease_ttl,
+      maxReplyBytes: consumer.max_reply_bytes,
+      maxRecordBytes: consumer.max_ledger_bytes,
+    });
+  }
+
   get instanceId(): string {
     return this.o.instanceId;
   }
@@ -61,7 +78,7 @@ export class LedgerGate {
   async waitForChange(sliverId: string, untilMs: number, signal: AbortSignal): Promise<void> {
     const before = this.o.store.get(sliverId);
     while (!signal.aborted && this.now() < untilMs && this.o.store.get(sliverId) === before) {
-      await pause(Math.min(250, Math.max(1, untilMs - this.now())), signal);
+      await sleep(Math.min(250, Math.max(1, untilMs - this.now())), signal);
     }
   }
 

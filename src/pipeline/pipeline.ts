@@ -18,7 +18,7 @@ import { publishAnswer } from './05-reply.js';
 import type { Decision } from '../state/ledger.js';
 import { untilDone } from './retry.js';
 import type { RunningOps } from './running.js';
-import { linkSignals } from './signals.js';
+import { linkSignals } from '../lib/abort.js';
 
 /**
  * Where a message ended. Only `answered` and `dead-lettered` let its offset

@@ -1,7 +1,7 @@
 import { AmhError, errorMessage } from '../errors/index.js';
 import { isTransient } from '../kafka/transient.js';
 import type { Logger } from '../observability/logger.js';
-import { pause } from './signals.js';
+import { sleep } from '../lib/abort.js';
 
 /** A step gave up because the service is stopping: the message stays uncommitted and is redelivered. */
 export class AbandonedError extends AmhError {
@@ -36,7 +36,7 @@ export async function untilDone<T>(what: string, step: () => Promise<T>, o: Unti
       const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
       o.onRetry?.(err, attempt);
       o.logger.warn({ err, attempt, delayMs }, `${what} failed (transient); retrying while the partition waits`);
-      await pause(delayMs, o.signal);
+      await sleep(delayMs, o.signal);
     }
   }
 }

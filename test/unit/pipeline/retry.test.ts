@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TransientError } from '../../../src/errors/index.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { AbandonedError, untilDone } from '../../../src/pipeline/retry.js';
-import { linkSignals } from '../../../src/pipeline/signals.js';
+import { linkSignals } from '../../../src/lib/abort.js';
 
 const fast = { logger: silentLogger(), initialDelayMs: 1, maxDelayMs: 2 };
 

@@ -1,3 +1,4 @@
+// Small AbortSignal helpers shared by the pipeline, the executor and the Kafka edge.
 /**
  * One AbortSignal that aborts when any of `signals` does, with the reason of
  * the first. Unlike `AbortSignal.any`, `dispose()` removes every listener, so
@@ -26,7 +27,7 @@ export function linkSignals(...signals: (AbortSignal | undefined)[]): { signal: 
 }
 
 /** Sleep `ms`, ending early when `signal` aborts (resolves either way; the caller checks the signal). */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = (): void => {
