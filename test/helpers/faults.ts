@@ -62,7 +62,7 @@ export interface CommitWatch {
   readonly history: ReadonlyMap<number, readonly number[]>;
   /** `p<partition>: <from> -> <to>` for each time a committed offset moved backwards. */
   backwards(): string[];
-  /** Waits until every partition's committed offset equals its end offset; returns both (partition -> offset). */
+  /** Waits until every partition's committed offset equals its end offset (-1: none committed); returns both (partition -> offset). */
   waitForCaughtUp(timeoutMs: number): Promise<{ committed: Record<number, number>; end: Record<number, number> }>;
   stop(): Promise<void>;
 }
@@ -112,7 +112,8 @@ export async function watchCommittedOffsets(groupId: string, topic: string, ever
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const end = await endOffsets();
-        const committed = Object.fromEntries(Object.keys(end).map((p) => [Number(p), latest.get(Number(p)) ?? -1]));
+        // A partition that never had a message has nothing to commit: it counts as committed at 0.
+        const committed = Object.fromEntries(Object.entries(end).map(([p, high]) => [Number(p), latest.get(Number(p)) ?? (high === 0 ? 0 : -1)]));
         if (Object.entries(end).every(([p, high]) => committed[Number(p)] === high)) return { committed, end };
         if (Date.now() > deadline) {
           const why = pollError ? ` (last poll error: ${String(pollError)})` : '';
