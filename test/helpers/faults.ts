@@ -1,8 +1,10 @@
 // What fault tests check from outside the service, on direct connections to
 // the broker (never through the fault proxy): the replies that arrived, and
 // the consumer group's committed offsets over time.
+import { randomBytes } from 'node:crypto';
+import { AssignerProtocol, Partitioners } from 'kafkajs';
 import type { SliverResult } from '../../src/codec/types.js';
-import { kafkaClient, sleep, uniqueName } from './kafka.js';
+import { kafkaClient, sleep, uniqueName, withAdmin } from './kafka.js';
 import { codec } from './service.js';
 
 /** Every reply on a topic, read from its beginning in the background until stop(). */
@@ -135,4 +137,35 @@ export function repeated(lines: readonly string[], key: (line: string) => string
   const counts = new Map<string, number>();
   for (const line of lines) counts.set(key(line), (counts.get(key(line)) ?? 0) + 1);
   return Object.fromEntries([...counts].filter(([, n]) => n > 1));
+}
+
+/** The partition (of `partitions`) the producers' default partitioner gives a message key. */
+export function partitionOfKey(key: string, partitions: number): number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0, offlineReplicas: [] }));
+  return partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
+}
+
+/** A fresh sliver id (the message key) that lands on `partition`, so a test can give work to a chosen member. */
+export function sliverIdOn(partition: number, partitions: number, prefix: string): string {
+  for (;;) {
+    const id = `${prefix}-${randomBytes(3).toString('hex')}`;
+    if (partitionOfKey(id, partitions) === partition) return id;
+  }
+}
+
+/** Waits until the group is Stable with `count` members; returns each member's partitions of `topic` by client id. */
+export async function waitForMembers(groupId: string, topic: string, count: number, timeoutMs = 30_000): Promise<Map<string, number[]>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { groups } = await withAdmin((admin) => admin.describeGroups([groupId]));
+    const group = groups[0];
+    if (group?.state === 'Stable' && group.members.length === count) {
+      return new Map(
+        group.members.map((m) => [m.clientId, [...(AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[topic] ?? [])].sort((a, b) => a - b)]),
+      );
+    }
+    if (Date.now() > deadline) throw new Error(`group ${groupId} not Stable with ${count} members within ${timeoutMs} ms: ${JSON.stringify(group?.members.map((m) => m.clientId))}`);
+    await sleep(250);
+  }
 }

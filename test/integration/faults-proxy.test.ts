@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proxiedSocketFactory, startFaultProxy, type CutMode, type FaultProxy } from '../helpers/fault-proxy.js';
-import { readReplies, repeated, watchCommittedOffsets, type CommitWatch, type ReplyLog } from '../helpers/faults.js';
+import {
+  partitionOfKey,
+  readReplies,
+  repeated,
+  sliverIdOn,
+  waitForMembers,
+  watchCommittedOffsets,
+  type CommitWatch,
+  type ReplyLog,
+} from '../helpers/faults.js';
 import { kafkaBrokers, sleep, uniqueName, withAdmin } from '../helpers/kafka.js';
 import { createServiceTopics, startTestService, testTopics, type TestService } from '../helpers/service.js';
 import { PLUGINS_WITH_SLOW, slowEvent, slowHandler, slowLog } from '../helpers/slow.js';
@@ -155,28 +164,22 @@ describe('delivery through network faults', () => {
     const isolated = await proxied();
     const first = await t.startService(isolated); // behind its own proxy, so only it is cut off
     await t.startService();
-    await waitForMembers(t.groupId, 2);
-    const events = await sendSlow(first, 'zombie', 8, 10);
-    await waitUntil(() => slowLog(t.state, 'order.log').length >= 6, 60_000, 'six playbooks running');
-    // Longer than the 10 s session timeout: the group gives its partitions away while its playbooks
-    // still run (or have just finished, unrecorded: the cut-off instance cannot reach the ledger).
+    const members = await waitForMembers(t.groupId, t.topics.events, 2);
+    const owned = [...members].find(([clientId]) => clientId.endsWith(`/${first.service.instanceId}`))?.[1] ?? [];
+    expect(owned.length, `partitions of the instance to cut off: ${JSON.stringify([...members])}`).toBeGreaterThan(0);
+    // Two slivers per partition; the cut-off instance runs all of its own at once (concurrency 4).
+    const events = [0, 1, 2, 3].flatMap((p) => [0, 1].map((i) => slowEvent(sliverIdOn(p, 4, `zombie-p${p}-${i}`), 'REDEEM', 1, 10)));
+    await first.send(...events);
+    const its = events.filter((e) => owned.includes(partitionOfKey(String(e.sliver_id), 4))).map((e) => String(e.sliver_id));
+    const started = () => new Set(slowLog(t.state, 'order.log').map((line) => line.split(' ')[0]));
+    await waitUntil(() => its.every((id) => started().has(id)), 60_000, `the cut-off instance running ${its.join(', ')}`);
+    // Longer than the 10 s session timeout: the group gives its partitions away while its playbooks still run.
     isolated.proxy.cut('stall');
     await sleep(18_000);
     isolated.proxy.restore();
     await expectDeliveredOnce(events, t);
   });
 });
-
-/** Waits until the group is Stable with `count` members. */
-async function waitForMembers(groupId: string, count: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { groups } = await withAdmin((admin) => admin.describeGroups([groupId]));
-    if (groups[0]?.state === 'Stable' && groups[0].members.length === count) return;
-    if (Date.now() > deadline) throw new Error(`group ${groupId} not Stable with ${count} members within ${timeoutMs} ms: ${JSON.stringify(groups[0]?.members.map((m) => m.clientId))}`);
-    await sleep(250);
-  }
-}
 
 async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
