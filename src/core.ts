@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kafka } from 'kafkajs';
+import type { ISocketFactory, Kafka } from 'kafkajs';
 import { createPlaybookRunner, locateAnsiblePlaybook } from './ansible/index.js';
 import type { PlaybookRunner } from './ansible/types.js';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
@@ -20,6 +20,8 @@ export interface CoreDeps {
   catalog?: SchemaCatalog;
   /** Default: `<host>-<pid>-<random>`; names this process in in-flight marks and its Kafka client id. */
   instanceId?: string;
+  /** Default: kafkajs' own. Tests route broker connections through a fault proxy with it (test/helpers/fault-proxy.ts). */
+  socketFactory?: ISocketFactory;
 }
 
 /** What `amh run` and `amh replay` both need, built (and validated) before any connection. */
@@ -51,6 +53,11 @@ export function createCore(deps: CoreDeps): Core {
     });
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
   // The instance id ends the client id, so broker-side logs and group listings name the process.
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${instanceId}`, logger });
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.client_id}/${instanceId}`,
+    logger,
+    ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
+  });
   return { instanceId, registry, codec, runner, executor, kafka, workDir };
 }

@@ -1,10 +1,12 @@
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type LogEntry } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId: string;
   logger: Logger;
+  /** Default: kafkajs' own (plain TCP). Tests pass one that routes every broker connection through a fault proxy. */
+  socketFactory?: ISocketFactory;
 }
 
 /** A kafkajs client whose own logs go through our pino logger. */
@@ -15,6 +17,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     brokers: [...options.brokers],
     logLevel: KafkaLogLevel.WARN,
     retry: { initialRetryTime: 300, retries: 8 },
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       const fields = { ...rest, namespace: entry.namespace };

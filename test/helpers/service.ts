@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ISocketFactory } from 'kafkajs';
 import { AvroCodec, SchemaCatalog, type SchemaVersion, type SliverResult } from '../../src/codec/index.js';
 import type { ResolvedConfig } from '../../src/config/index.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
@@ -52,6 +53,8 @@ export interface TestServiceOptions {
   /** Reuse these topics and this group (e.g. a restart after a stop); default: fresh ones. */
   topics?: TestService['topics'];
   groupId?: string;
+  /** Route the service's broker connections, e.g. through a fault proxy (fault-proxy.ts `proxiedSocketFactory`). */
+  socketFactory?: ISocketFactory;
 }
 
 export async function startTestService(
@@ -70,6 +73,7 @@ export async function startTestService(
     logger: level ? createLogger({ level, destination: 2 }) : silentLogger(),
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
   });
   const stateDir = (service.registry.resolve('VM').settings as VmSettings).substrate.state_dir;
   await service.start();
