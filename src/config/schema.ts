@@ -111,10 +111,12 @@ export const configSchema = z
          */
         shutdown_timeout: duration.default(60_000),
         /**
-         * Lease of an instance on a sliver while it runs an operation, renewed every third of it. When an instance
+         * Lease of an instance on a sliver while it runs an operation, renewed every quarter of it. When an instance
          * dies, its slivers are taken over this long after its last renewal (not after a group session timeout).
+         * An instance that cannot renew (cut off from the broker) stops its operation when the lease runs out, so it
+         * is also the longest broker outage a running operation survives.
          */
-        lease_ttl: duration.default(10_000),
+        lease_ttl: duration.default(30_000),
         /** After a rebalance took a partition away, how long its running operations may go on before they are cancelled. */
         revoke_grace: duration.default(30_000),
         /** Events larger than this (encoded bytes) are answered REJECTED without running. */

@@ -40,6 +40,7 @@ export class ConsumerRunner {
   private failed = false;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly revokeTimers = new Set<NodeJS.Timeout>();
+  private readonly cancelling = new Set<number>();
 
   constructor(private readonly o: ConsumerRunnerOptions) {}
 
@@ -47,11 +48,13 @@ export class ConsumerRunner {
     const { consumer } = this.o;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.joined(payload.memberAssignment[this.o.topic] ?? []));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // A restarted consumer rejoins (GROUP_JOIN re-applies the pause and the assignment); until then nothing is ours.
-      const revoked = this.o.ownership.revokeAll();
-      for (const p of revoked) this.o.commits.revoked(p);
-      this.o.logger.warn({ err: payload.error, restart: payload.restart, revoked }, 'consumer crashed');
-      if (!payload.restart) this.fatal(new FatalError(`the consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+      // A restarted consumer rejoins; that join's assignment says what is still ours (GROUP_JOIN re-applies the
+      // pause too). Meanwhile commits from a member the group expelled are refused by the broker (generation).
+      this.o.logger.warn({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      if (!payload.restart) {
+        for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);
+        this.fatal(new FatalError(`the consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+      }
     });
     await consumer.run({ autoCommit: false, eachMessage: async (payload) => this.accept(payload) });
   }
@@ -89,26 +92,34 @@ export class ConsumerRunner {
   stop(): void {
     for (const t of this.revokeTimers) clearTimeout(t);
     this.revokeTimers.clear();
+    this.cancelling.clear();
   }
 
   private joined(partitions: number[]): void {
     const change = this.o.ownership.assign(partitions);
-    for (const p of change.revoked) {
-      this.o.commits.revoked(p);
-      const timer = setTimeout(() => {
-        this.revokeTimers.delete(timer);
-        const n = this.o.running.cancelPartition(p, new PartitionRevokedError(p));
-        if (n > 0) this.o.logger.warn({ partition: p, cancelled: n }, 'revoke grace over: cancelling the revoked partition\'s operations');
-      }, this.o.revokeGraceMs);
-      timer.unref();
-      this.revokeTimers.add(timer);
-    }
+    for (const p of change.revoked) this.o.commits.revoked(p);
+    // Operations of partitions no longer ours (revoked now, or lost while the consumer was down) get the revoke grace.
+    for (const p of this.o.running.partitions()) if (!this.o.ownership.owns(p)) this.scheduleCancel(p);
     const owned = this.o.ownership.partitions();
     this.o.logger.info({ ...change, owned }, 'partitions assigned');
     this.o.events.emit('assigned', { ...change, owned });
     // kafkajs forgets paused topics when it restarts a crashed consumer: apply ours again.
     if (this.paused || this.quiescing) this.o.consumer.pause([{ topic: this.o.topic }]);
     this.o.onJoin();
+  }
+
+  private scheduleCancel(partition: number): void {
+    if (this.cancelling.has(partition)) return;
+    const timer = setTimeout(() => {
+      this.revokeTimers.delete(timer);
+      this.cancelling.delete(partition);
+      if (this.o.ownership.owns(partition)) return; // given back meanwhile
+      const n = this.o.running.cancelPartition(partition, new PartitionRevokedError(partition));
+      if (n > 0) this.o.logger.warn({ partition, cancelled: n }, "revoke grace over: cancelling the revoked partition's operations");
+    }, this.o.revokeGraceMs);
+    timer.unref();
+    this.revokeTimers.add(timer);
+    this.cancelling.add(partition);
   }
 
   private async accept({ topic, partition, message }: EachMessagePayload): Promise<void> {

@@ -140,7 +140,7 @@ export class LedgerGate {
 }
 
 /**
- * A lease on one sliver for one event: renewed every third of its TTL while
+ * A lease on one sliver for one event: renewed every quarter of its TTL while
  * the operation runs. `lost` aborts when another owner took the sliver over
  * (a higher epoch) or when renewing failed until the lease expired.
  */
@@ -162,7 +162,7 @@ export class Lease {
     this.expiresAt = gate.now() + ttlMs;
     this.timer = setInterval(() => {
       this.renewing ??= this.renew().finally(() => (this.renewing = null));
-    }, Math.max(50, Math.floor(ttlMs / 3)));
+    }, Math.max(50, Math.floor(ttlMs / 4)));
     this.timer.unref();
   }
 
@@ -198,6 +198,7 @@ export class Lease {
       const holder = current?.in_flight?.owner ?? 'nobody';
       this.lose(`lease on ${this.event.sliver_id} lost: the ledger is now at epoch ${current?.epoch ?? '?'} held by ${holder}`);
     } catch (err) {
+      // Unable to renew until the lease ran out: another instance may take the sliver over now, so stop.
       if (this.gate.now() >= this.expiresAt) this.lose(`lease on ${this.event.sliver_id} expired: renewing failed (${errorMessage(err)})`);
       else this.logger.warn({ err }, 'lease renewal failed; retrying before it expires');
     }

@@ -69,6 +69,11 @@ export class RunningOps {
     if (this.closing.get(event.sliver_id)?.eventId === event.event_id) this.closing.delete(event.sliver_id);
   }
 
+  /** Partitions with operations running now. */
+  partitions(): number[] {
+    return [...new Set([...this.running.values()].map((r) => r.partition))];
+  }
+
   cancelPartition(partition: number, reason: Error): number {
     let n = 0;
     for (const r of this.running.values()) {

@@ -30,7 +30,8 @@ describe('crash recovery and scale-out', () => {
     const config = testConfig({
       ...slowHandler(state, { delay }),
       kafka: { brokers: probe.kafka.brokers, group_id: uniqueName('crash'), topics, create_topics: false, session_timeout: '6s' },
-      consumer: { concurrency: 4, shutdown_grace: '20s' },
+      // A short lease: the restarted instance takes over the killed one's slivers within seconds.
+      consumer: { concurrency: 4, shutdown_grace: '20s', lease_ttl: '5s' },
       logging: { level: 'info' },
     });
     const start = (): AmhProcess => {

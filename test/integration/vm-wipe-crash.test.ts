@@ -94,7 +94,8 @@ describe('VM CLOSE killed with -9 at each step (real broker, real ansible-playbo
     await createServiceTopics(topics);
     config = testConfig({
       kafka: { brokers: kafkaBrokers(), group_id: uniqueName('wipe-crash'), topics, create_topics: false, session_timeout: '6s' },
-      consumer: { shutdown_grace: '5s' },
+      // A short lease: the restarted instance takes over the killed one's slivers within seconds.
+      consumer: { shutdown_grace: '5s', lease_ttl: '5s' },
       logging: { level: 'info' },
       handlers: { vm: { runtime: { delete_retries: 1, retry_delay: '0s' } } },
     });

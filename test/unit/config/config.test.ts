@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       ledger_entries: 64,
       cancel_create_on_close: true,
       shutdown_timeout: 60_000,
-      lease_ttl: 10_000,
+      lease_ttl: 30_000,
       revoke_grace: 30_000,
       max_event_bytes: 512 * 1024,
       max_reply_bytes: 256 * 1024,

@@ -133,3 +133,19 @@ describe('ConsumerRunner', () => {
     expect(other.fatal[0]?.message).toMatch(/the consumer stopped: connection lost/);
   });
 });
+
+describe('ConsumerRunner after a consumer restart', () => {
+  it('keeps partitions the rejoin gives back (work finished meanwhile is committed) and re-applies the pause', async () => {
+    const { consumer, pipeline, runner } = setup(1);
+    await runner.start();
+    consumer.join([0]);
+    await consumer.deliver(0, 4);
+    expect(consumer.isPaused()).toBe(true);
+    consumer.crash(true);
+    consumer.join([0]);
+    expect(consumer.isPaused()).toBe(true);
+    pipeline.finish(0, 4);
+    await tick(20);
+    expect(consumer.committed().get(0)).toBe('5');
+  });
+});
