@@ -135,7 +135,7 @@ export class ConsumerRunner {
       })
       .catch((err: unknown) => {
         if ((err as AmhError).code === 'ABANDONED') {
-          this.o.logger.warn({ err, topic, partition, offset: message.offset }, 'shutdown deadline: message left uncommitted for the next run');
+          this.o.logger.warn({ err, topic, partition, offset: message.offset }, 'shutting down: message left uncommitted for the next run');
           return;
         }
         this.fatal(err as AmhError);

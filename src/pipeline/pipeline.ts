@@ -16,7 +16,7 @@ import type { Answer, LedgerGate } from './02-gate.js';
 import { runEvent } from './03-run.js';
 import { publishAnswer } from './05-reply.js';
 import type { Decision } from '../state/ledger.js';
-import { untilDone } from './retry.js';
+import { AbandonedError, untilDone } from './retry.js';
 import type { RunningOps } from './running.js';
 import { linkSignals } from '../lib/abort.js';
 
@@ -188,6 +188,8 @@ export class MessagePipeline {
   /** Holding a slot: claim the lease, run, record under the lease. */
   private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<LaneAnswer | null> {
     if (source.owned.aborted) return 'revoked';
+    // Shutdown grace over: start nothing new. The event stays uncommitted and runs after the restart.
+    if (this.o.cancel.aborted) throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
     const lease = await this.retry('claiming the lease', logger, () => this.o.gate.claim(event, logger));
     if (!lease) return null;
     const operation = this.o.running.start(event, source.partition);

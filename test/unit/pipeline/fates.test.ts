@@ -89,6 +89,14 @@ describe('fates of a message', () => {
     expect(h.replies[1]?.outcome).toBe('OK');
   });
 
+  it('left for the next run: an event that had not started when the shutdown grace ran out starts nothing and is not answered', async () => {
+    const h = pipelineHarness();
+    h.cancel.abort(new Error('shutdown'));
+    await expect(h.handle(h.event())).rejects.toMatchObject({ code: 'ABANDONED' });
+    expect(h.executed).toEqual([]);
+    expect(h.replies).toEqual([]);
+  });
+
   it('revoked: an event whose partition was revoked before it ran starts nothing and is left to the new owner', async () => {
     const h = pipelineHarness();
     const owned = new AbortController();
