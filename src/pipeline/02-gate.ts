@@ -109,7 +109,7 @@ export class LedgerGate {
         const base = ledger ?? emptyLedger(event.sliver_id);
         if (!allowed(base)) return null;
         return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), this.o.keep));
-      });
+      }, { confirm: opts.lease ? 'ack' : 'read-back' });
       if (won) return { value, result: fitted, replayed: false };
       if (!current || !allowed(current)) return null;
     }
@@ -117,7 +117,11 @@ export class LedgerGate {
 
   /** Gives the lease up without an answer (its operation was stopped before it ended). */
   async release(lease: Lease): Promise<void> {
-    await this.o.store.update(lease.event.sliver_id, (ledger) => (ledger && lease.holds(ledger) ? release(ledger, this.o.instanceId, this.now()) : null));
+    await this.o.store.update(
+      lease.event.sliver_id,
+      (ledger) => (ledger && lease.holds(ledger) ? release(ledger, this.o.instanceId, this.now()) : null),
+      { confirm: 'ack' },
+    );
   }
 
   renewed(ledger: SliverLedger): SliverLedger {
@@ -187,7 +191,7 @@ export class Lease {
       const { won, current } = await this.store.update(this.event.sliver_id, (ledger) => {
         if (this.stopped || !ledger || !this.holds(ledger) || this.gate.now() >= this.expiresAt) return null;
         return this.gate.renewed(ledger);
-      });
+      }, { confirm: 'ack' });
       if (won && current?.in_flight) {
         this.expiresAt = current.in_flight.expires_at;
         return;

@@ -4,7 +4,7 @@ import type { SliverLedger } from '../codec/types.js';
 import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { sameWrite, supersedes } from './ledger.js';
-import { KeyedMutex, type LedgerStore, type LedgerUpdate, type WriteOutcome } from './store.js';
+import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface KafkaLedgerStoreOptions {
   kafka: Kafka;
@@ -110,12 +110,12 @@ export class KafkaLedgerStore implements LedgerStore {
     return this.ledgers.get(sliverId);
   }
 
-  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome> {
+  update(sliverId: string, next: LedgerUpdate, options: UpdateOptions = {}): Promise<WriteOutcome> {
     return this.mutex.run(sliverId, async () => {
       this.throwIfFailed();
       const record = next(this.ledgers.get(sliverId));
       if (!record) return { won: false, current: this.ledgers.get(sliverId) };
-      await this.write(record);
+      await this.write(record, options.confirm ?? 'read-back');
       const current = this.ledgers.get(sliverId);
       return { won: sameWrite(current, record), current };
     });
@@ -127,13 +127,17 @@ export class KafkaLedgerStore implements LedgerStore {
     await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
   }
 
-  /** Produce, then wait until the reader has applied that offset. */
-  private async write(record: SliverLedger): Promise<void> {
+  /** Produce, then wait until the reader has applied that offset (or, with 'ack', apply it at once). */
+  private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
     const [meta] = await this.o.producer.send({
       topic: this.o.topic,
       acks: -1,
       messages: [{ key: record.sliver_id, value: this.o.codec.encode('state', record) }],
     });
+    if (confirm === 'ack') {
+      if (supersedes(record, this.ledgers.get(record.sliver_id))) this.ledgers.set(record.sliver_id, record);
+      return;
+    }
     if (!meta?.baseOffset) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
     const partition = meta.partition;
     const offset = BigInt(meta.baseOffset);

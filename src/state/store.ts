@@ -14,6 +14,10 @@ export interface WriteOutcome {
  */
 export type LedgerUpdate = (current: SliverLedger | undefined) => SliverLedger | null;
 
+export interface UpdateOptions {
+  confirm?: 'read-back' | 'ack';
+}
+
 /**
  * Durable per-sliver ledgers. The Kafka implementation keeps them on a
  * compacted topic keyed by sliver id; tests use an in-memory one.
@@ -27,8 +31,13 @@ export interface LedgerStore {
   /** Resolves once every record written before the call has been read back. */
   catchUp(): Promise<void>;
   get(sliverId: string): SliverLedger | undefined;
-  /** Serialised per sliver: `next` sees the result of every earlier update of the same sliver. */
-  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome>;
+  /**
+   * Serialised per sliver: `next` sees the result of every earlier update of the same sliver.
+   * `confirm: 'read-back'` (the default) resolves once the record is read back from the log, so racing writers
+   * learn who won; `'ack'` applies it as soon as the broker acknowledged it, for writes under a lease the caller
+   * holds (a higher epoch read later still supersedes it).
+   */
+  update(sliverId: string, next: LedgerUpdate, options?: UpdateOptions): Promise<WriteOutcome>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +69,7 @@ export class MemoryLedgerStore implements LedgerStore {
   get(sliverId: string): SliverLedger | undefined {
     return this.ledgers.get(sliverId);
   }
-  update(sliverId: string, next: LedgerUpdate): Promise<WriteOutcome> {
+  update(sliverId: string, next: LedgerUpdate, _options?: UpdateOptions): Promise<WriteOutcome> {
     return this.mutex.run(sliverId, async () => {
       const current = this.ledgers.get(sliverId);
       const record = next(current);
