@@ -43,6 +43,8 @@ export interface ReplaySummary {
   run: number;
   undecodable: number;
   dryRun: boolean;
+  /** Most events read and not yet answered at one time: the range is streamed, never held whole. */
+  peakHeld: number;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
     logger,
     onFailure: (err) => stopped.abort(err),
   });
-  const summary: ReplaySummary = { ranges: [], events: 0, duplicate: 0, stale: 0, run: 0, undecodable: 0, dryRun: options.dryRun ?? false };
+  const summary: ReplaySummary = { ranges: [], events: 0, duplicate: 0, stale: 0, run: 0, undecodable: 0, dryRun: options.dryRun ?? false, peakHeld: 0 };
   try {
     await store.start();
     const ranges: PartitionRange[] = await resolveRange(admin, topics.events, options.from, options.to);
@@ -131,6 +133,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
         })
         .finally(() => work.delete(job));
       work.add(job);
+      summary.peakHeld = Math.max(summary.peakHeld, work.size);
       while (work.size >= bound) await Promise.race(work);
     });
     await Promise.all(work);

@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { repoRoot } from '../../src/paths.js';
 import { replay, type ReplayLine } from '../../src/replay.js';
 import { testConfig } from '../helpers/config.js';
-import { collectMessages, withAdmin } from '../helpers/kafka.js';
+import { collectMessages, produceRaw, withAdmin } from '../helpers/kafka.js';
 import { codec, startTestService, type TestService } from '../helpers/service.js';
 import { PLUGINS_WITH_SLOW, slowEvent, slowHandler, slowItems, testRoot } from '../helpers/slow.js';
 
@@ -102,5 +102,15 @@ describe('replay safety', () => {
     const replies = await collectMessages(first.topics.replies, { count: 11, timeoutMs: 30_000 });
     const decoded = await Promise.all(replies.slice(7).map(async (m) => (await codec.decode('result', m.value)).value.outcome));
     expect(decoded.sort()).toEqual(['OK', 'OK', 'OK', 'STALE']);
+  });
+
+  it('`amh replay` streams a long range: it holds at most twice its concurrency of events at once (finding 12)', async () => {
+    const fresh = Array.from({ length: 12 }, (_, i) => slowEvent(`rp-stream-${i}`, 'REDEEM', 1, 0));
+    await produceRaw(first.topics.events, fresh.map((e) => ({ key: String(e.sliver_id), value: codec.encode('event', e) })));
+    const config = testConfig({ ...sections, consumer: { concurrency: 2 }, kafka: second!.config.kafka });
+    const summary = await replay({ config, logger: silentLogger(), plugins: PLUGINS_WITH_SLOW }, { from: '4', to: 'latest' }, () => undefined);
+    expect(summary).toMatchObject({ events: 12, run: 12 });
+    expect(summary.peakHeld).toBeLessThanOrEqual(4);
+    expect(slowItems(state)).toEqual(expect.arrayContaining(fresh.map((e) => String(e.sliver_id))));
   });
 });
