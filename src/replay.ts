@@ -10,7 +10,8 @@ import { MessagePipeline } from './pipeline/pipeline.js';
 import { RunningOps } from './pipeline/running.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { KafkaLedgerStore } from './state/kafka-store.js';
+import { ledgerDir } from './service.js';
+import { PartitionedLedgerStore } from './state/partitioned-store.js';
 
 export interface ReplayOptions {
   /** ISO time, offset, `earliest` or `latest`. */
@@ -63,8 +64,9 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
   const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([admin.connect(), producer.connect()]);
   const stopped = new AbortController();
-  const store = new KafkaLedgerStore({
+  const store = new PartitionedLedgerStore({
     kafka: core.kafka,
+    dir: ledgerDir(config),
     producer,
     codec: core.codec,
     topic: topics.state,
@@ -76,6 +78,8 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
   try {
     await store.start();
     const ranges: PartitionRange[] = await resolveRange(admin, topics.events, options.from, options.to);
+    // The ledgers of every partition in the range, restored before anything is decided.
+    await store.assign(ranges.map((r) => r.partition));
     summary.ranges = ranges.map((r) => ({ partition: r.partition, start: r.start.toString(), end: r.end.toString() }));
     // Replay takes the same leases as `amh run`: each waits for the other's, and neither runs an event twice.
     const gate = LedgerGate.fromConfig(c, { store, codec: core.codec, instanceId: core.instanceId, logger });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns } from './ansible/index.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
@@ -19,9 +20,14 @@ import { RunningOps } from './pipeline/running.js';
 import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { KafkaLedgerStore } from './state/kafka-store.js';
+import { PartitionedLedgerStore } from './state/partitioned-store.js';
 
 export type ServiceDeps = CoreDeps;
+
+/** Where the local ledger store of a state topic lives (`runtime.ledger_dir`). */
+export function ledgerDir(config: ServiceDeps['config']): string {
+  return join(config.resolvePath(config.runtime.ledger_dir), config.kafka.topics.state);
+}
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -51,12 +57,11 @@ export class Service {
   private readonly hardStop = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
-  private store: KafkaLedgerStore | null = null;
+  private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private stopping: Promise<void> | null = null;
   private _state: ServiceState = 'idle';
   private _failure: AmhError | null = null;
-  private ready: Promise<void> | null = null;
 
   constructor(private readonly deps: ServiceDeps) {
     this.core = createCore(deps);
@@ -95,8 +100,9 @@ export class Service {
       const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       this.producer = producer;
       await startup('connecting the producer', () => producer.connect());
-      this.store = new KafkaLedgerStore({
+      this.store = new PartitionedLedgerStore({
         kafka: this.kafka,
+        dir: ledgerDir(config),
         producer: this.producer,
         codec: this.codec,
         topic: topics.state,
@@ -105,7 +111,7 @@ export class Service {
         onFailure: (err) => this.fail(err, logger),
       });
       const store = this.store;
-      await startup('restoring the ledgers', () => store.start());
+      await startup('opening the ledgers', () => store.start());
       this.consumer = this.kafka.consumer({
         groupId: group_id,
         sessionTimeout: config.kafka.session_timeout,
@@ -133,13 +139,9 @@ export class Service {
         events: this.events,
         cancel: this.cancel.signal,
         hardStop: this.hardStop.signal,
-        // After every rebalance, read the ledgers up to now before running anything: the partition's previous
-        // owner may have answered events we are about to see again. A failed catch-up is tried again.
-        ledgerReady: () =>
-          (this.ready ??= store.catchUp().catch((err: unknown) => {
-            this.ready = null;
-            throw err;
-          })),
+        // Nothing of a partition runs before its ledgers are restored: its previous owner may have answered
+        // events we are about to see again.
+        ledgerReady: (partition) => store.ready(partition),
       });
       const commits = new PartitionCommits(this.consumer, topics.events, this.ownership, logger, (offsets) => {
         for (const o of offsets) this.events.emit('committed', { topic: o.topic, partition: o.partition, offset: o.offset.toString() });
@@ -155,8 +157,10 @@ export class Service {
         revokeGraceMs: c.revoke_grace,
         logger,
         events: this.events,
-        onJoin: () => {
-          this.ready = null;
+        // Ledgers follow partitions: restore what was assigned, stop following what was revoked.
+        onJoin: ({ owned, revoked }) => {
+          store.revoke(revoked);
+          store.assign(owned).catch((err: unknown) => logger.warn({ err }, 'restoring ledgers did not finish; events of those partitions wait'));
         },
         onFatal: (err) => this.fail(err, logger),
       });

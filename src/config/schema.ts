@@ -145,6 +145,12 @@ export const configSchema = z
       .object({
         /** Parent of the per-run private directories (extra vars, inventory, temp). */
         work_dir: z.string().default('../var/runs'),
+        /**
+         * Local cache of the ledgers of the partitions this instance owns (an LMDB store per state topic), with the
+         * changelog offset applied per partition, so a restart restores only what was written since.
+         * Safe to delete: it is rebuilt from the state topic.
+         */
+        ledger_dir: z.string().default('../var/ledgers'),
         /** Keep run directories after the run (debugging). */
         keep_run_dirs: z.boolean().default(false),
         /** Between SIGTERM and SIGKILL of a playbook's process group. */

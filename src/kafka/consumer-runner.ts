@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { PartitionCommits } from '../pipeline/06-commit.js';
 import type { MessagePipeline } from '../pipeline/pipeline.js';
 import type { RunningOps } from '../pipeline/running.js';
-import { PartitionRevokedError, type PartitionOwnership } from './assignment.js';
+import { PartitionRevokedError, type AssignmentChange, type PartitionOwnership } from './assignment.js';
 
 export interface ConsumerRunnerOptions {
   consumer: Consumer;
@@ -21,7 +21,7 @@ export interface ConsumerRunnerOptions {
   logger: Logger;
   events: TypedEmitter<ServiceEvents>;
   /** After every group join (the ledgers must be caught up before anything runs). */
-  onJoin: () => void;
+  onJoin: (change: AssignmentChange & { owned: number[] }) => void;
   /** Called once when the service must stop; the message stays uncommitted. */
   onFatal: (err: AmhError) => void;
 }
@@ -105,7 +105,7 @@ export class ConsumerRunner {
     this.o.events.emit('assigned', { ...change, owned });
     // kafkajs forgets paused topics when it restarts a crashed consumer: apply ours again.
     if (this.paused || this.quiescing) this.o.consumer.pause([{ topic: this.o.topic }]);
-    this.o.onJoin();
+    this.o.onJoin({ ...change, owned });
   }
 
   private scheduleCancel(partition: number): void {

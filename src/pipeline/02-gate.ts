@@ -76,8 +76,10 @@ export class LedgerGate {
 
   /** Waits, without holding anything, until the sliver's ledger changes, `untilMs` passes, or `signal` aborts. */
   async waitForChange(sliverId: string, untilMs: number, signal: AbortSignal): Promise<void> {
-    const before = this.o.store.get(sliverId);
-    while (!signal.aborted && this.now() < untilMs && this.o.store.get(sliverId) === before) {
+    const stamp = (l: SliverLedger | undefined): string => (l ? `${l.writer}/${l.epoch}/${l.version}` : '');
+    const before = stamp(this.o.store.get(sliverId));
+    // Compared by (writer, epoch, version): a store may hand out a fresh object on every read.
+    while (!signal.aborted && this.now() < untilMs && stamp(this.o.store.get(sliverId)) === before) {
       await sleep(Math.min(250, Math.max(1, untilMs - this.now())), signal);
     }
   }

@@ -48,8 +48,8 @@ export interface PipelineOptions {
   cancel: AbortSignal;
   /** Aborted at the hard shutdown deadline: every step gives up and the message stays uncommitted. */
   hardStop: AbortSignal;
-  /** Resolves when the ledgers are caught up after the last rebalance. */
-  ledgerReady: () => Promise<void>;
+  /** Resolves when the ledgers of the partition are restored (after it was assigned). */
+  ledgerReady: (partition: number) => Promise<void>;
 }
 
 /** Where one message came from, and the ownership period of its partition. */
@@ -100,7 +100,7 @@ export class MessagePipeline {
       ...at,
     });
     this.o.events.emit('queued', { event, ...at });
-    await this.retry('ledger catch-up', logger, () => this.o.ledgerReady());
+    await this.retry('restoring the ledgers', logger, () => this.o.ledgerReady(source.partition));
     const answer = await this.answerEvent(event, source, logger, tooLarge);
     if (answer === 'revoked') {
       logger.info('partition revoked before the event was answered: left to its new owner');

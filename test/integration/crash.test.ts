@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SliverResult } from '../../src/codec/types.js';
-import { KafkaLedgerStore } from '../../src/state/kafka-store.js';
+import { withLedgers } from '../helpers/ledgers.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { testConfig } from '../helpers/config.js';
 import { kafkaClient, produceRaw, sleep, uniqueName, withProducer } from '../helpers/kafka.js';
@@ -122,20 +122,12 @@ async function resultsFor(topic: string, eventIds: string[], timeoutMs: number):
 
 /** Every sliver's ledger on the state topic has its in-flight mark cleared. */
 async function expectNothingInFlight(brokers: string[], topic: string, events: Record<string, unknown>[]): Promise<void> {
-  const kafka = kafkaClient('amh-test-ledger');
-  await withProducer(async (producer) => {
-    const store = new KafkaLedgerStore({ kafka, producer, codec, topic, instanceId: uniqueName('check'), logger: silentLogger() });
-    await store.start();
-    try {
-      for (const e of events) {
-        const ledger = store.get(String(e.sliver_id));
-        expect(ledger, `ledger of ${String(e.sliver_id)} (${brokers.join(',')})`).toBeDefined();
-        expect(ledger?.in_flight).toBeNull();
-        expect(ledger?.entries.map((x) => x.event_id)).toContain(e.event_id);
-      }
-    } finally {
-      await store.stop();
+  await withLedgers(topic, (get) => {
+    for (const e of events) {
+      const ledger = get(String(e.sliver_id));
+      expect(ledger, `ledger of ${String(e.sliver_id)} (${brokers.join(',')})`).toBeDefined();
+      expect(ledger?.in_flight).toBeNull();
+      expect(ledger?.entries.map((x) => x.event_id)).toContain(e.event_id);
     }
   });
 }
-

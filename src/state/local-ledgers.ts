@@ -1,0 +1,121 @@
+import { mkdirSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { SliverLedger } from '../codec/types.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Bumped when the layout below changes: an older store is rebuilt from the topic. */
+const FORMAT = 1;
+
+interface Meta {
+  format: number;
+  topic: string;
+}
+
+/**
+ * The local cache of the ledgers of the partitions an instance owns (or
+ * owned), in an embedded LMDB store under the work dir, with the changelog
+ * offset applied per partition. The compacted state topic stays the truth:
+ * a missing, unreadable or foreign store is wiped and rebuilt from it, and
+ * a checkpoint the topic contradicts is dropped with its partition.
+ *
+ * Values are the decoded ledgers (msgpack, LMDB's own encoding), so the hot
+ * path reads one record synchronously and decodes no Avro; nothing of them
+ * is held in the JavaScript heap.
+ */
+export class LocalLedgers {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
+    private readonly byPartition: Database<true, [number, string]>,
+    private readonly checkpoints: Database<string, number>,
+    readonly dir: string,
+  ) {}
+
+  /** Opens (or creates) the store for `topic` in `dir`; anything it cannot trust is wiped first. */
+  static open(dir: string, topic: string, logger: Logger): LocalLedgers {
+    const attempt = (): LocalLedgers => {
+      mkdirSync(dir, { recursive: true });
+      const root = open({ path: dir, compression: false, maxDbs: 4 });
+      const meta = root.openDB<Meta, string>({ name: 'meta' });
+      const found = meta.get('meta');
+      const store = new LocalLedgers(
+        root,
+        root.openDB({ name: 'ledgers' }),
+        root.openDB({ name: 'by-partition', keyEncoding: 'ordered-binary' }),
+        root.openDB({ name: 'checkpoints' }),
+        dir,
+      );
+      if (found && (found.format !== FORMAT || found.topic !== topic)) {
+        throw new Error(`local store belongs to ${found.topic} (format ${found.format}), not ${topic} (format ${FORMAT})`);
+      }
+      if (!found) meta.putSync('meta', { format: FORMAT, topic });
+      return store;
+    };
+    try {
+      return attempt();
+    } catch (err) {
+      logger.warn({ err, dir }, 'local ledger store unusable: rebuilding it from the state topic');
+      rmSync(dir, { recursive: true, force: true });
+      return attempt();
+    }
+  }
+
+  get(sliverId: string): SliverLedger | undefined {
+    const found = this.ledgers.get(sliverId);
+    if (!found) return undefined;
+    const { partition: _partition, ...ledger } = found;
+    return ledger;
+  }
+
+  /** Writes (or, with null, deletes) ledgers; resolves when durable. */
+  async write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
+    await this.root.transaction(() => {
+      for (const [sliverId, ledger] of changes) {
+        if (ledger) {
+          void this.ledgers.put(sliverId, { ...ledger, partition });
+          void this.byPartition.put([partition, sliverId], true);
+        } else {
+          void this.ledgers.remove(sliverId);
+          void this.byPartition.remove([partition, sliverId]);
+        }
+      }
+      if (checkpoint !== undefined) void this.checkpoints.put(partition, checkpoint.toString());
+    });
+  }
+
+  /** The next changelog offset to read for `partition`, when one was applied. */
+  checkpoint(partition: number): bigint | undefined {
+    const at = this.checkpoints.get(partition);
+    return at === undefined ? undefined : BigInt(at);
+  }
+
+  /** Forgets a partition (its checkpoint cannot be trusted, e.g. the topic was recreated). */
+  async clearPartition(partition: number): Promise<void> {
+    const keys = [...this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })];
+    await this.root.transaction(() => {
+      for (const key of keys) {
+        void this.byPartition.remove(key);
+        void this.ledgers.remove(key[1]);
+      }
+      void this.checkpoints.remove(partition);
+    });
+  }
+
+  count(partition: number): number {
+    return this.byPartition.getKeysCount({ start: [partition, ''], end: [partition + 1, ''] });
+  }
+
+  /** Bytes of the store's files on disk. */
+  bytes(): number {
+    try {
+      return readdirSync(this.dir).reduce((sum, f) => sum + statSync(join(this.dir, f)).size, 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

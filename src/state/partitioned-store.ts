@@ -1,0 +1,328 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { AvroCodec } from '../codec/codec.js';
+import type { SliverLedger } from '../codec/types.js';
+import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
+import type { Logger } from '../observability/logger.js';
+import { sameWrite, supersedes } from './ledger.js';
+import { LocalLedgers } from './local-ledgers.js';
+import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
+
+export interface PartitionedLedgerStoreOptions {
+  kafka: Kafka;
+  producer: Producer;
+  codec: AvroCodec;
+  /** The compacted state topic, co-partitioned with the events topic. */
+  topic: string;
+  /** Unique per process. */
+  instanceId: string;
+  logger: Logger;
+  /** Directory of the local store (LMDB). */
+  dir: string;
+  /** How long a write may wait to be read back before it counts as a transient failure. */
+  readBackTimeoutMs?: number;
+  /** The reader stopped for good: the service must stop. */
+  onFailure?: (err: AmhError) => void;
+}
+
+interface Restoring {
+  /** Next changelog offset to apply. */
+  position: bigint;
+  /** Restored once `position` reaches this (the end of the partition when it was assigned). */
+  target: bigint;
+  ready: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  startedAt: number;
+}
+
+/**
+ * Ledgers that follow partitions (Kafka Streams' model): the compacted state
+ * topic is the changelog, a local LMDB store the cache. An instance restores
+ * a partition's ledgers when the partition is assigned to it, from the
+ * offset its local store had applied (the whole partition when it has none),
+ * and stops following it when it is revoked; nothing of a partition runs
+ * before `ready(partition)`. Memory holds no ledgers: the hot path reads the
+ * local store.
+ *
+ * Writes keep the rules of the whole-topic store: a record counts once read
+ * back from the log (or, for a writer under its own lease, once
+ * acknowledged), readers order records by (epoch, version), and a writer
+ * that sees a losing record after its winning one writes it again.
+ */
+export class PartitionedLedgerStore implements LedgerStore {
+  private readonly parts = new Map<number, Restoring>();
+  private readonly waiters = new Set<() => void>();
+  private readonly mutex = new KeyedMutex();
+  private local: LocalLedgers | null = null;
+  private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
+  private allPartitions: number[] = [];
+  private failure: AmhError | null = null;
+  private stopped = false;
+
+  constructor(private readonly o: PartitionedLedgerStoreOptions) {}
+
+  private get timeoutMs(): number {
+    return this.o.readBackTimeoutMs ?? 30_000;
+  }
+
+  /** Opens the local store and starts the reader; restores nothing until `assign`. Safe to call again after a failure. */
+  async start(): Promise<void> {
+    this.local ??= LocalLedgers.open(this.o.dir, this.o.topic, this.o.logger);
+    this.admin ??= this.o.kafka.admin();
+    await this.admin.connect();
+    const offsets = await this.admin.fetchTopicOffsets(this.o.topic);
+    this.allPartitions = offsets.map((p) => p.partition).sort((a, b) => a - b);
+    if (this.consumer) return;
+    const consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
+        return;
+      }
+      this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
+    });
+    // Each join (the first, or after a restart) starts at the group's position: put ours back.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.position());
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatch: (payload) => this.applyBatch(payload) });
+    } catch (err) {
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.consumer = consumer;
+    this.position();
+  }
+
+  /** Starts restoring these partitions (those not already followed); resolves when all of them are restored. */
+  async assign(partitions: readonly number[]): Promise<void> {
+    const local = this.requireLocal();
+    const fresh = partitions.filter((p) => !this.parts.has(p));
+    if (fresh.length > 0) {
+      const watermarks = new Map((await this.requireAdmin().fetchTopicOffsets(this.o.topic)).map((w) => [w.partition, w]));
+      for (const p of fresh) {
+        if (this.parts.has(p)) continue;
+        const w = watermarks.get(p);
+        const [low, high] = [BigInt(w?.low ?? '0'), BigInt(w?.high ?? '0')];
+        let start = local.checkpoint(p);
+        if (start !== undefined && (start > high || start < low)) {
+          this.o.logger.warn({ partition: p, checkpoint: start.toString(), low: low.toString(), high: high.toString() }, 'local ledgers of a partition contradict the topic (recreated?): restoring it from the start');
+          await local.clearPartition(p);
+          start = undefined;
+        }
+        let resolve: () => void = () => {};
+        let reject: (err: unknown) => void = () => {};
+        const ready = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+        ready.catch(() => undefined);
+        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now() };
+        this.parts.set(p, state);
+        this.o.logger.info({ partition: p, from: state.position.toString(), to: high.toString(), warm: start !== undefined }, 'restoring the ledgers of a partition');
+        this.checkRestored(p, state);
+      }
+      this.position();
+    }
+    await Promise.all(partitions.map((p) => this.ready(p)));
+  }
+
+  /** Stops following these partitions; their local data stays as a cache for a later assignment. */
+  revoke(partitions: readonly number[]): void {
+    for (const p of partitions) {
+      this.parts.get(p)?.reject(new TransientError(`partition ${p} of ${this.o.topic} was revoked while restoring`));
+      this.parts.delete(p);
+    }
+    if (partitions.length > 0) this.position();
+  }
+
+  /** Resolves when the partition's ledgers are restored. */
+  ready(partition: number): Promise<void> {
+    const state = this.parts.get(partition);
+    if (this.failure) return Promise.reject(this.failure);
+    if (!state) return Promise.reject(new TransientError(`partition ${partition} of ${this.o.topic} is not assigned to this instance`));
+    return state.ready;
+  }
+
+  /** Followed partitions caught up with everything written before the call. */
+  async catchUp(): Promise<void> {
+    const ends = new Map((await this.requireAdmin().fetchTopicOffsets(this.o.topic)).map((w) => [w.partition, BigInt(w.high)]));
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      this.throwIfFailed();
+      const behind = [...this.parts].some(([p, s]) => s.position < (ends.get(p) ?? 0n));
+      if (!behind) return;
+      if (Date.now() > deadline) throw new TransientError(`ledger catch-up of ${this.o.topic} did not finish within ${this.timeoutMs} ms`);
+      await this.nextRead(500);
+    }
+  }
+
+  get(sliverId: string): SliverLedger | undefined {
+    return this.local?.get(sliverId);
+  }
+
+  update(sliverId: string, next: LedgerUpdate, options: UpdateOptions = {}): Promise<WriteOutcome> {
+    return this.mutex.run(sliverId, async () => {
+      this.throwIfFailed();
+      const record = next(this.get(sliverId));
+      if (!record) return { won: false, current: this.get(sliverId) };
+      await this.write(record, options.confirm ?? 'read-back');
+      const current = this.get(sliverId);
+      return { won: current !== undefined && sameWrite(current, record), current };
+    });
+  }
+
+  /** Partitions followed now, with how many ledgers each holds locally. */
+  describe(): { partition: number; ledgers: number; restored: boolean }[] {
+    return [...this.parts].map(([partition, s]) => ({ partition, ledgers: this.local?.count(partition) ?? 0, restored: s.position >= s.target }));
+  }
+
+  /** Bytes of the local store on disk. */
+  localBytes(): number {
+    return this.local?.bytes() ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
+    await this.local?.close().catch(() => undefined);
+  }
+
+  private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
+    const [meta] = await this.o.producer.send({
+      topic: this.o.topic,
+      acks: -1,
+      messages: [{ key: record.sliver_id, value: this.o.codec.encode('state', record) }],
+    });
+    if (!meta?.baseOffset) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
+    const partition = meta.partition;
+    const offset = BigInt(meta.baseOffset);
+    // A partition this instance does not follow never reads the record back: it counts once acknowledged.
+    if (confirm === 'ack' || !this.parts.has(partition)) {
+      if (supersedes(record, this.get(record.sliver_id))) await this.requireLocal().write(partition, new Map([[record.sliver_id, record]]));
+      return;
+    }
+    const deadline = Date.now() + this.timeoutMs;
+    while ((this.parts.get(partition)?.position ?? offset + 1n) <= offset) {
+      this.throwIfFailed();
+      if (this.stopped) throw new TransientError('ledger store stopped before a write was read back');
+      if (Date.now() > deadline) {
+        throw new TransientError(`ledger write of ${record.sliver_id} (${this.o.topic}/${partition}@${offset}) not read back within ${this.timeoutMs} ms`);
+      }
+      await this.nextRead(1000);
+    }
+  }
+
+  private async applyBatch({ batch }: EachBatchPayload): Promise<void> {
+    const p = batch.partition;
+    const state = this.parts.get(p);
+    if (!state || batch.messages.length === 0) return;
+    const changes = new Map<string, SliverLedger | null>();
+    const current = (id: string): SliverLedger | undefined => (changes.has(id) ? (changes.get(id) ?? undefined) : this.get(id));
+    let next = state.position;
+    for (const message of batch.messages) {
+      const offset = BigInt(message.offset);
+      if (offset < state.position) continue; // before where this partition's restore starts
+      next = offset + 1n;
+      const id = message.key?.toString('utf8');
+      if (!id) continue;
+      if (!message.value) {
+        changes.set(id, null); // tombstone: the sliver's ledger is gone
+        continue;
+      }
+      let record: SliverLedger;
+      try {
+        record = (await this.o.codec.decode('state', message.value)).value;
+      } catch (err) {
+        this.o.logger.error({ err, topic: this.o.topic, partition: p, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
+        continue;
+      }
+      const known = current(id);
+      if (supersedes(record, known)) changes.set(id, record);
+      else if (known && !sameWrite(known, record)) this.conflict(known, record, p, message.offset);
+    }
+    if (this.parts.get(p) !== state) return; // revoked meanwhile
+    if (next > state.position) {
+      await this.requireLocal().write(p, changes, next);
+      state.position = next;
+    }
+    this.checkRestored(p, state);
+    this.wake();
+  }
+
+  private checkRestored(partition: number, state: Restoring): void {
+    if (state.position < state.target) return;
+    state.resolve();
+    if (state.startedAt > 0) {
+      this.o.logger.info({ partition, durationMs: Date.now() - state.startedAt, ledgers: this.local?.count(partition) }, 'ledgers of a partition restored');
+      state.startedAt = 0;
+    }
+  }
+
+  private conflict(known: SliverLedger, ignored: SliverLedger, partition: number, offset: string): void {
+    this.o.logger.warn(
+      { sliverId: known.sliver_id, ignored: `${ignored.writer || '?'} epoch ${ignored.epoch} version ${ignored.version}`, partition, offset },
+      'ledger record from a superseded writer ignored',
+    );
+    if (known.writer !== this.o.instanceId) return;
+    // Write our winning record again, so the log's last record (what compaction keeps) is the winner.
+    void this.update(known.sliver_id, (c) => (c && c.writer === this.o.instanceId && c.epoch === known.epoch ? { ...c, version: c.version + 1 } : null)).catch(
+      (err: unknown) => this.o.logger.warn({ err, sliverId: known.sliver_id }, 'could not re-assert a ledger record; the next write will'),
+    );
+  }
+
+  /** Pause what we do not follow; seek what we do to where it stands. */
+  private position(): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    try {
+      const others = this.allPartitions.filter((p) => !this.parts.has(p));
+      if (others.length > 0) consumer.pause([{ topic: this.o.topic, partitions: others }]);
+      const followed = [...this.parts.keys()];
+      if (followed.length > 0) consumer.resume([{ topic: this.o.topic, partitions: followed }]);
+      for (const [partition, s] of this.parts) consumer.seek({ topic: this.o.topic, partition, offset: s.position.toString() });
+    } catch (err) {
+      // Before the reader's first join there is nothing to pause or seek yet; its GROUP_JOIN comes back here.
+      this.o.logger.debug({ err }, 'ledger reader not positioned yet');
+    }
+  }
+
+  private nextRead(maxMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxMs);
+      this.waiters.add(wake);
+    });
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private fail(err: AmhError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.o.logger.fatal({ err }, err.message);
+    for (const s of this.parts.values()) s.reject(err);
+    this.wake();
+    this.o.onFailure?.(err);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private requireLocal(): LocalLedgers {
+    if (!this.local) throw new AmhError('ledger store not started');
+    return this.local;
+  }
+
+  private requireAdmin(): Admin {
+    if (!this.admin) throw new AmhError('ledger store not started');
+    return this.admin;
+  }
+}
