@@ -132,8 +132,22 @@ export const configSchema = z
           .prefault({}),
         /** A CLOSE arriving while the same sliver's create runs cancels the create (which cleans up), then runs. */
         cancel_create_on_close: z.boolean().default(true),
-        /** Answers kept per sliver in the ledger (replays older than that are answered STALE, not re-published). */
+        /**
+         * Answered events remembered per sliver in the ledger, full replies and digests together (older duplicates
+         * fall back to the stale rule).
+         */
         ledger_entries: z.number().int().min(1).default(64),
+        /**
+         * Of those, the newest kept with their full reply (re-published byte for byte; at most `ledger_entries`); older
+         * ones keep a digest only, and a duplicate of one gets a reply rebuilt from its outcome (`sliver: null`).
+         */
+        ledger_replies: z.number().int().min(1).default(4),
+        /**
+         * How long a closed sliver's ledger is kept after its CLOSE was answered OK; then it may be deleted. An event
+         * older than this (by its `timestamp`) whose sliver has no ledger is answered STALE: keep it at least as long
+         * as the events topic's retention.
+         */
+        ledger_retention: duration.default(7 * 86_400_000),
       })
       .strict()
       .refine((c) => c.shutdown_timeout > c.shutdown_grace, {
