@@ -25,7 +25,7 @@ import { linkSignals } from '../lib/abort.js';
  * be committed; the others leave it for whoever reads the partition next.
  */
 export type Fate =
-  /** A reply is on the reply topic (and, unless it was re-published, recorded in the ledger first). */
+  /** A reply is on the reply topic (and, unless it was re-published or the sliver has no ledger past its retention, recorded in the ledger first). */
   | 'answered'
   /** Undecodable: the original is on the dead-letter topic with the reason. */
   | 'dead-lettered'
