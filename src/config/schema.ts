@@ -154,6 +154,10 @@ export const configSchema = z
         message: 'shutdown_timeout must be longer than shutdown_grace',
         path: ['shutdown_timeout'],
       })
+      .refine((c) => c.ledger_retention >= 3_600_000, {
+        message: 'ledger_retention must be at least 1h (an event older than it whose sliver has no ledger is answered STALE); make it at least the events topic retention',
+        path: ['ledger_retention'],
+      })
       .prefault({}),
     runtime: z
       .object({

@@ -60,6 +60,11 @@ describe('loadConfig', () => {
     expect([formatDuration(7 * 86_400_000), formatDuration(90 * 60_000), formatDuration(1500)]).toEqual(['7d', '90m', '1500ms']);
   });
 
+  it('refuses a ledger retention so short that new slivers would be answered STALE', () => {
+    const file = configFile('handlers:\n  vm: {}\nconsumer: { ledger_retention: 0 }\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/`consumer\.ledger_retention`: ledger_retention must be at least 1h/);
+  });
+
   it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {
     const file = configFile('handlers:\n  vm: {}\nconsumer: { shutdown_grace: 30s, shutdown_timeout: 10s }\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/consumer\.shutdown_timeout/);
