@@ -5,7 +5,7 @@ import { httpUrl } from './url.js';
 /**
  * The configuration file, `config/amh.yaml` by default. Every option is
  * documented here once, with its default. Durations accept `500ms`, `30s`,
- * `15m`, `2h`. Relative paths are relative to the config file's folder.
+ * `15m`, `2h`, `7d`. Relative paths are relative to the config file's folder.
  */
 export const operationTimeouts = z
   .object({
