@@ -188,6 +188,9 @@ export interface AppliedEvent {
   reply: Buffer;
 }
 
+/** An answered event whose full reply is no longer kept (state schema v3). */
+export type AnswerDigest = Omit<AppliedEvent, 'reply'>;
+
 export interface InFlight {
   event_id: string;
   sequence: number;
@@ -207,9 +210,14 @@ export interface SliverLedger {
   /** Instance id of the writer of this record. */
   writer: string;
   applied_sequence: number;
+  /** The newest answers with their full replies (`consumer.ledger_replies`), oldest first. */
   entries: AppliedEvent[];
+  /** Older answers without their replies, oldest first ([] in records before v3). */
+  digests: AnswerDigest[];
   in_flight: InFlight | null;
   updated_at: number;
+  /** When a CLOSE was answered OK (cleared by a later successful REDEEM); 0 = open (records before v3). */
+  closed_at: number;
 }
 
 export interface SchemaValues {

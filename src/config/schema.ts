@@ -5,7 +5,7 @@ import { httpUrl } from './url.js';
 /**
  * The configuration file, `config/amh.yaml` by default. Every option is
  * documented here once, with its default. Durations accept `500ms`, `30s`,
- * `15m`, `2h`. Relative paths are relative to the config file's folder.
+ * `15m`, `2h`, `7d`. Relative paths are relative to the config file's folder.
  */
 export const operationTimeouts = z
   .object({
@@ -132,13 +132,31 @@ export const configSchema = z
           .prefault({}),
         /** A CLOSE arriving while the same sliver's create runs cancels the create (which cleans up), then runs. */
         cancel_create_on_close: z.boolean().default(true),
-        /** Answers kept per sliver in the ledger (replays older than that are answered STALE, not re-published). */
+        /**
+         * Answered events remembered per sliver in the ledger, full replies and digests together (older duplicates
+         * fall back to the stale rule).
+         */
         ledger_entries: z.number().int().min(1).default(64),
+        /**
+         * Of those, the newest kept with their full reply (re-published byte for byte; at most `ledger_entries`); older
+         * ones keep a digest only, and a duplicate of one gets a reply rebuilt from its outcome (`sliver: null`).
+         */
+        ledger_replies: z.number().int().min(1).default(4),
+        /**
+         * How long a closed sliver's ledger is kept after its CLOSE was answered OK; then it may be deleted. An event
+         * older than this (by its `timestamp`) whose sliver has no ledger is answered STALE: keep it at least as long
+         * as the events topic's retention.
+         */
+        ledger_retention: duration.default(7 * 86_400_000),
       })
       .strict()
       .refine((c) => c.shutdown_timeout > c.shutdown_grace, {
         message: 'shutdown_timeout must be longer than shutdown_grace',
         path: ['shutdown_timeout'],
+      })
+      .refine((c) => c.ledger_retention >= 3_600_000, {
+        message: 'ledger_retention must be at least 1h (an event older than it whose sliver has no ledger is answered STALE); make it at least the events topic retention',
+        path: ['ledger_retention'],
       })
       .prefault({}),
     runtime: z

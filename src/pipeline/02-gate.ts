@@ -1,12 +1,13 @@
 import type { AvroCodec } from '../codec/codec.js';
-import type { SliverEvent, SliverLedger, SliverResult } from '../codec/types.js';
+import type { AnswerDigest, Outcome, SliverEvent, SliverLedger, SliverResult } from '../codec/types.js';
 import { AmhError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { ParsedConfig } from '../config/schema.js';
 
 type ConsumerConfig = ParsedConfig['consumer'];
+import { buildResult } from '../results/builder.js';
 import { encodeFitted } from '../results/fit.js';
-import { claim, decide, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
+import { claim, decide, digestOf, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
 import type { LedgerStore } from '../state/store.js';
 import { sleep } from '../lib/abort.js';
 
@@ -28,11 +29,15 @@ export interface LedgerGateOptions {
   codec: AvroCodec;
   /** Owner of the leases this process takes (`amh run` or `amh replay`). */
   instanceId: string;
-  /** Answers kept per sliver. */
+  /** Answered events remembered per sliver, full replies and digests together (`consumer.ledger_entries`). */
   keep: number;
+  /** Of those, the newest kept with their full reply (`consumer.ledger_replies`). */
+  replies: number;
+  /** A closed sliver's ledger expires this long after its CLOSE; older events of a sliver without a ledger are STALE (`consumer.ledger_retention`). */
+  retentionMs: number;
   leaseTtlMs: number;
   maxReplyBytes: number;
-  /** A ledger record larger than this drops its oldest answers. */
+  /** A ledger record larger than this turns its oldest full replies into digests, then drops its oldest digests. */
   maxRecordBytes: number;
   logger: Logger;
   now?: () => number;
@@ -54,12 +59,14 @@ export class LedgerGate {
 
   /** The gate with the `consumer.*` settings of the configuration. */
   static fromConfig(
-    consumer: Pick<ConsumerConfig, 'ledger_entries' | 'lease_ttl' | 'max_reply_bytes' | 'max_ledger_bytes'>,
+    consumer: Pick<ConsumerConfig, 'ledger_entries' | 'ledger_replies' | 'ledger_retention' | 'lease_ttl' | 'max_reply_bytes' | 'max_ledger_bytes'>,
     deps: Pick<LedgerGateOptions, 'store' | 'codec' | 'instanceId' | 'logger'>,
   ): LedgerGate {
     return new LedgerGate({
       ...deps,
       keep: consumer.ledger_entries,
+      replies: consumer.ledger_replies,
+      retentionMs: consumer.ledger_retention,
       leaseTtlMs: consumer.lease_ttl,
       maxReplyBytes: consumer.max_reply_bytes,
       maxRecordBytes: consumer.max_ledger_bytes,
@@ -71,7 +78,25 @@ export class LedgerGate {
   }
 
   decide(event: SliverEvent): Decision {
-    return decide(this.o.store.get(event.sliver_id), event, this.o.instanceId, this.now());
+    return decide(this.o.store.get(event.sliver_id), event, this.o.instanceId, this.now(), this.o.retentionMs);
+  }
+
+  /**
+   * The answer to a duplicate whose full reply is no longer kept: a reply
+   * rebuilt from its digest (the recorded outcome, `sliver: null`), saying so.
+   * Nothing runs and nothing is recorded.
+   */
+  fromDigest(event: SliverEvent, digest: AnswerDigest): Answer {
+    const at = new Date(digest.finished_at).toISOString();
+    const message = `already answered ${digest.outcome} at ${at}; the full reply is no longer kept (consumer.ledger_replies)`;
+    return { ...this.unrecorded(event, digest.outcome as Outcome, message, digest.finished_at), replayed: true };
+  }
+
+  /** An answer given without running, not recorded in the ledger (see the decisions that ask for it). */
+  unrecorded(event: SliverEvent, outcome: Outcome, message: string, at: number = this.now()): Answer {
+    const result = buildResult(event, { outcome, message, startedAt: at, finishedAt: at, attempts: 0 });
+    const { value, result: fitted } = encodeFitted(this.o.codec, result, this.o.maxReplyBytes);
+    return { value, result: fitted, replayed: false };
   }
 
   /** Waits, without holding anything, until the sliver's ledger changes, `untilMs` passes, or `signal` aborts. */
@@ -87,7 +112,7 @@ export class LedgerGate {
   /** Takes the lease for `event`, or returns null when the ledger says otherwise now (decide again). */
   async claim(event: SliverEvent, logger: Logger): Promise<Lease | null> {
     const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
-      if (decide(ledger, event, this.o.instanceId, this.now()).kind !== 'run') return null;
+      if (decide(ledger, event, this.o.instanceId, this.now(), this.o.retentionMs).kind !== 'run') return null;
       return claim(ledger ?? emptyLedger(event.sliver_id), event, this.o.instanceId, this.now(), this.o.leaseTtlMs);
     });
     if (!won || !current) return null;
@@ -110,7 +135,7 @@ export class LedgerGate {
       const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
         const base = ledger ?? emptyLedger(event.sliver_id);
         if (!allowed(base)) return null;
-        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), this.o.keep));
+        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), { entries: this.o.keep, replies: this.o.replies }));
       }, { confirm: opts.lease ? 'ack' : 'read-back' });
       if (won) return { value, result: fitted, replayed: false };
       if (!current || !allowed(current)) return null;
@@ -135,11 +160,17 @@ export class LedgerGate {
     return flight !== null && flight.owner !== this.o.instanceId && leaseExpiry(flight) > this.now();
   }
 
-  /** Keeps a record under `maxRecordBytes` by dropping its oldest answers (never the newest). */
+  /**
+   * Keeps a record under `maxRecordBytes`: turns its oldest full replies into
+   * digests first (never the newest one), then drops its oldest digests.
+   */
   private fit(record: SliverLedger): SliverLedger {
     let fitted = record;
-    while (fitted.entries.length > 1 && this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
-      fitted = { ...fitted, entries: fitted.entries.slice(1) };
+    while (this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
+      const [oldest, ...rest] = fitted.entries;
+      if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)] };
+      else if (fitted.digests.length > 0) fitted = { ...fitted, digests: fitted.digests.slice(1) };
+      else break;
     }
     return fitted;
   }

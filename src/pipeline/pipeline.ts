@@ -25,7 +25,7 @@ import { linkSignals } from '../lib/abort.js';
  * be committed; the others leave it for whoever reads the partition next.
  */
 export type Fate =
-  /** A reply is on the reply topic (and, unless it was re-published, recorded in the ledger first). */
+  /** A reply is on the reply topic (and, unless it was re-published or the sliver has no ledger past its retention, recorded in the ledger first). */
   | 'answered'
   /** Undecodable: the original is on the dead-letter topic with the reason. */
   | 'dead-lettered'
@@ -134,6 +134,11 @@ export class MessagePipeline {
     for (;;) {
       if (source.owned.aborted) return 'revoked';
       const decision = this.o.gate.decide(event);
+      if (decision.kind === 'duplicate' && decision.entry === null) {
+        const answer = this.o.gate.fromDigest(event, decision.digest);
+        logger.info({ outcome: answer.result.outcome }, 'already answered, full reply no longer kept: publishing one rebuilt from its digest, running nothing');
+        return answer;
+      }
       if (decision.kind === 'duplicate') {
         const { value: result } = await this.o.codec.decode('result', decision.entry.reply);
         logger.info({ outcome: result.outcome }, 'already answered: re-publishing the stored result, running nothing');
@@ -169,8 +174,9 @@ export class MessagePipeline {
     tooLarge: string | null,
   ): Promise<LaneAnswer | null> {
     if (decision.kind === 'stale') {
-      logger.warn({ appliedSequence: decision.appliedSequence }, 'stale event answered, nothing ran');
-      return this.without(event, logger, 'STALE', `sequence ${event.sequence} is older than the applied sequence ${decision.appliedSequence}: nothing ran`);
+      logger.warn({ reason: decision.reason }, 'stale event answered, nothing ran');
+      if (decision.unrecorded) return this.o.gate.unrecorded(event, 'STALE', decision.reason);
+      return this.without(event, logger, 'STALE', decision.reason);
     }
     if (tooLarge) {
       logger.warn(tooLarge);

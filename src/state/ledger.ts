@@ -1,15 +1,31 @@
-import type { AppliedEvent, InFlight, SliverEvent, SliverLedger } from '../codec/types.js';
+import type { AnswerDigest, AppliedEvent, InFlight, SliverEvent, SliverLedger } from '../codec/types.js';
+import { formatDuration } from '../config/duration.js';
 
 /** What to do with an event, given what the sliver's ledger says. */
 export type Decision =
   /** Answered before: re-publish the stored reply, run nothing. */
   | { kind: 'duplicate'; entry: AppliedEvent }
-  /** Older than what was applied (e.g. a create replayed after its delete): run nothing, answer STALE. */
-  | { kind: 'stale'; appliedSequence: number }
+  /** Answered before, but only its digest is kept (older than `consumer.ledger_replies` answers): answer with a reply rebuilt from it, run nothing. */
+  | { kind: 'duplicate'; entry: null; digest: AnswerDigest }
+  /**
+   * Run nothing, answer STALE saying why (`reason`): older than what was applied (e.g. a create replayed after
+   * its delete), or older than the ledger retention with no ledger left to tell (see `decide`). `unrecorded`:
+   * the sliver has no ledger, and recording the answer would create one that never expires; the answer is
+   * the same on every redelivery anyway.
+   */
+  | { kind: 'stale'; reason: string; unrecorded?: true }
   /** Another instance holds a live lease on this sliver: wait (without a concurrency slot) until it ends or expires. */
   | { kind: 'wait'; inFlight: InFlight; expiresAt: number }
   /** Run it. `interrupted` is an operation found in flight whose lease expired: this run reconciles it. */
   | { kind: 'run'; interrupted: InFlight | null };
+
+/** How much of its past a ledger keeps. */
+export interface LedgerLimits {
+  /** Answered events remembered in all (full entries and digests): `consumer.ledger_entries`. */
+  entries: number;
+  /** Of those, the newest kept with their full reply: `consumer.ledger_replies` (at least 1, at most `entries`). */
+  replies: number;
+}
 
 /** In-flight marks written before leases existed (expires_at 0) hold this long after they started. */
 export const LEGACY_LEASE_MS = 60_000;
@@ -23,15 +39,45 @@ export function leaseExpiry(flight: InFlight): number {
  * Pure: the decision for `event` against `ledger` at time `now`. Liveness is
  * the lease alone: a mark whose lease has not expired is waited for,
  * whoever holds it (`amh run` or `amh replay`); an expired one is taken over.
+ *
+ * With a `retentionMs` (`consumer.ledger_retention`; default: none), an event
+ * whose `timestamp` is older than `now - retentionMs` and whose sliver has no
+ * ledger, or an expired one (`isExpired`), is STALE: its sliver's ledger may
+ * have been deleted, so a replay must not resurrect a closed sliver. A
+ * duplicate still found in the ledger is answered as such first.
  */
-export function decide(ledger: SliverLedger | undefined, event: SliverEvent, me: string, now: number): Decision {
-  if (!ledger) return { kind: 'run', interrupted: null };
+export function decide(ledger: SliverLedger | undefined, event: SliverEvent, me: string, now: number, retentionMs = Number.POSITIVE_INFINITY): Decision {
+  const beyondRetention = event.timestamp < now - retentionMs;
+  if (!ledger) return beyondRetention ? { ...staleByRetention(retentionMs), unrecorded: true } : { kind: 'run', interrupted: null };
   const entry = ledger.entries.find((e) => e.event_id === event.event_id);
   if (entry) return { kind: 'duplicate', entry };
+  const digest = ledger.digests.find((d) => d.event_id === event.event_id);
+  if (digest) return { kind: 'duplicate', entry: null, digest };
   const flight = ledger.in_flight;
   if (flight && flight.owner !== me && leaseExpiry(flight) > now) return { kind: 'wait', inFlight: flight, expiresAt: leaseExpiry(flight) };
-  if (event.sequence < ledger.applied_sequence) return { kind: 'stale', appliedSequence: ledger.applied_sequence };
+  if (beyondRetention && isExpired(ledger, now, retentionMs)) return staleByRetention(retentionMs);
+  if (event.sequence < ledger.applied_sequence) {
+    return { kind: 'stale', reason: `sequence ${event.sequence} is older than the applied sequence ${ledger.applied_sequence}: nothing ran` };
+  }
   return { kind: 'run', interrupted: flight };
+}
+
+function staleByRetention(retentionMs: number): Extract<Decision, { kind: 'stale' }> {
+  return { kind: 'stale', reason: `older than the ledger retention (${formatDuration(retentionMs)}): nothing ran` };
+}
+
+/**
+ * Whether `ledger` may be deleted (a tombstone on the compacted topic): its
+ * sliver was closed (a CLOSE answered OK, not followed by a successful
+ * REDEEM) at least `retentionMs` ago, and nothing is in flight on it.
+ */
+export function isExpired(ledger: SliverLedger, now: number, retentionMs: number): boolean {
+  return ledger.closed_at > 0 && ledger.in_flight === null && ledger.closed_at + retentionMs <= now;
+}
+
+/** An answered event without its reply. */
+export function digestOf(entry: AppliedEvent | AnswerDigest): AnswerDigest {
+  return { event_id: entry.event_id, sequence: entry.sequence, operation: entry.operation, outcome: entry.outcome, finished_at: entry.finished_at };
 }
 
 /**
@@ -50,7 +96,7 @@ export function sameWrite(a: SliverLedger | undefined, b: SliverLedger): boolean
 }
 
 export function emptyLedger(sliverId: string): SliverLedger {
-  return { sliver_id: sliverId, version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], in_flight: null, updated_at: 0 };
+  return { sliver_id: sliverId, version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], digests: [], in_flight: null, updated_at: 0, closed_at: 0 };
 }
 
 /** The ledger claimed by `owner` for `event`: a new epoch (fencing every older writer) and a lease until now + ttl. */
@@ -84,9 +130,12 @@ export function release(ledger: SliverLedger, writer: string, now: number): Sliv
 }
 
 /**
- * The ledger with the event's answer recorded (keeping the newest `keep`
- * entries) and its in-flight mark cleared. REJECTED, STALE and CANCELLED
- * answers given without running do not move `applied_sequence`.
+ * The ledger with the event's answer recorded and its in-flight mark
+ * cleared. The newest `limits.replies` answers keep their full reply; older
+ * ones become digests, and only the newest `limits.entries` answers in all
+ * are kept. REJECTED, STALE and CANCELLED answers given without running do
+ * not move `applied_sequence`. A CLOSE answered OK marks the sliver closed
+ * (`closed_at`); a REDEEM answered OK opens it again.
  */
 export function recordAnswer(
   ledger: SliverLedger,
@@ -94,20 +143,34 @@ export function recordAnswer(
   answer: { outcome: string; reply: Buffer; ran: boolean },
   writer: string,
   now: number,
-  keep: number,
+  limits: LedgerLimits,
 ): SliverLedger {
-  const entries = [
+  const answered = [
     ...ledger.entries.filter((e) => e.event_id !== event.event_id),
     { event_id: event.event_id, sequence: event.sequence, operation: event.operation, outcome: answer.outcome, finished_at: now, reply: answer.reply },
-  ].slice(-keep);
+  ];
+  const total = Math.max(1, limits.entries);
+  const full = newest(answered, Math.max(1, Math.min(limits.replies, total)));
+  const digests = newest(
+    [...ledger.digests.filter((d) => d.event_id !== event.event_id), ...answered.slice(0, answered.length - full.length).map(digestOf)],
+    total - full.length,
+  );
   const ran = answer.ran && answer.outcome !== 'REJECTED' && answer.outcome !== 'STALE';
+  const succeeded = ran && answer.outcome === 'OK';
   return {
     ...ledger,
     version: ledger.version + 1,
     writer,
     applied_sequence: ran ? Math.max(ledger.applied_sequence, event.sequence) : ledger.applied_sequence,
-    entries,
+    entries: full,
+    digests,
     in_flight: ledger.in_flight?.event_id === event.event_id || ran ? null : ledger.in_flight,
     updated_at: now,
+    closed_at: succeeded && event.operation === 'CLOSE' ? now : succeeded && event.operation === 'REDEEM' ? 0 : ledger.closed_at,
   };
+}
+
+/** The last `n` items of `items` (none when `n` <= 0). */
+function newest<T>(items: T[], n: number): T[] {
+  return n > 0 ? items.slice(-n) : [];
 }

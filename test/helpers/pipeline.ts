@@ -25,6 +25,11 @@ export interface HarnessOptions {
   leaseTtlMs?: number;
   maxEventBytes?: number;
   maxReplyBytes?: number;
+  /** consumer.ledger_entries / ledger_replies / ledger_retention (ms) / max_ledger_bytes; default 64, 4, 7 days, 900 KiB. */
+  ledgerEntries?: number;
+  ledgerReplies?: number;
+  retentionMs?: number;
+  maxLedgerBytes?: number;
   registry?: SchemaRegistry;
   /** What the handler does; default: OK at once. */
   execute?: (event: SliverEvent, opts: ExecuteOptions) => Promise<SliverResult>;
@@ -50,10 +55,12 @@ export function pipelineHarness(o: HarnessOptions = {}) {
     store,
     codec,
     instanceId: 'me',
-    keep: 64,
+    keep: o.ledgerEntries ?? 64,
+    replies: o.ledgerReplies ?? 4,
+    retentionMs: o.retentionMs ?? 7 * 86_400_000,
     leaseTtlMs: o.leaseTtlMs ?? 10_000,
     maxReplyBytes: o.maxReplyBytes ?? 256 * 1024,
-    maxRecordBytes: 900 * 1024,
+    maxRecordBytes: o.maxLedgerBytes ?? 900 * 1024,
     logger: silentLogger(),
   });
   const executor = {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../../src/config/duration.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/errors/index.js';
 import { BUILTIN_PLUGINS, HandlerRegistry } from '../../../src/handlers/index.js';
@@ -36,6 +37,8 @@ describe('loadConfig', () => {
       shutdown_grace: 30_000,
       dead_letter_limit: { max: 100, window: 60_000 },
       ledger_entries: 64,
+      ledger_replies: 4,
+      ledger_retention: 7 * 86_400_000,
       cancel_create_on_close: true,
       shutdown_timeout: 60_000,
       lease_ttl: 30_000,
@@ -47,6 +50,19 @@ describe('loadConfig', () => {
     expect(config.kafka.session_timeout).toBe(10_000);
     expect(config.kafka.heartbeat_interval).toBe(1_000);
     expect(config.handlers.vm?.timeouts.default).toBe(15 * 60_000);
+  });
+
+  it('takes durations in days, as a ledger retention is written (`30d`), and says them back the same way', () => {
+    const config = loadConfig({ path: configFile('handlers:\n  vm: {}\nconsumer: { ledger_retention: 30d, ledger_replies: 2 }\n'), env: {} });
+    expect(config.consumer.ledger_retention).toBe(30 * 86_400_000);
+    expect(config.consumer.ledger_replies).toBe(2);
+    expect(parseDuration('1.5d')).toBe(36 * 3_600_000);
+    expect([formatDuration(7 * 86_400_000), formatDuration(90 * 60_000), formatDuration(1500)]).toEqual(['7d', '90m', '1500ms']);
+  });
+
+  it('refuses a ledger retention so short that new slivers would be answered STALE', () => {
+    const file = configFile('handlers:\n  vm: {}\nconsumer: { ledger_retention: 0 }\n');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/`consumer\.ledger_retention`: ledger_retention must be at least 1h/);
   });
 
   it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { frameConfluent } from '../../../src/codec/framing.js';
 import { FatalError, TransientError } from '../../../src/errors/index.js';
 import { buildResult } from '../../../src/results/builder.js';
-import { claim, recordAnswer } from '../../../src/state/ledger.js';
+import { claim, emptyLedger, recordAnswer } from '../../../src/state/ledger.js';
 import { catalog, pipelineHarness, tick } from '../../helpers/pipeline.js';
 
 // One test per fate of a message (README "Where every message ends").
@@ -107,18 +107,77 @@ describe('fates of a message', () => {
   });
 });
 
+describe('slim ledgers and the ledger retention (issue 8)', () => {
+  const DAY = 86_400_000;
+
+  it('answered from a digest: an older duplicate whose full reply is no longer kept gets a reply rebuilt from its outcome, and nothing runs', async () => {
+    const h = pipelineHarness({ ledgerReplies: 1 });
+    const first = h.event({ sliver_id: 'S', sequence: 1 });
+    const second = h.event({ sliver_id: 'S', sequence: 2, operation: 'MODIFY' });
+    await h.handle(first);
+    await h.handle(second);
+    const finishedAt = h.store.get('S')!.digests[0]!.finished_at;
+    expect(await h.handle(first)).toBe('answered');
+    expect(await h.handle(second)).toBe('answered');
+    expect(h.executed).toHaveLength(2);
+    expect(h.replies[2]).toMatchObject({
+      event_id: first.event_id,
+      outcome: 'OK',
+      sliver: null,
+      attempts: 0,
+      message: `already answered OK at ${new Date(finishedAt).toISOString()}; the full reply is no longer kept (consumer.ledger_replies)`,
+    });
+    expect(h.replyValues[3]).toEqual(h.replyValues[1]); // the newest answer is still re-published byte for byte
+  });
+
+  it('a ledger over max_ledger_bytes turns its oldest full replies into digests first, then drops its oldest digests', async () => {
+    const big = 'x'.repeat(3_000);
+    const h = pipelineHarness({ maxLedgerBytes: 8_192, execute: async (event) => buildResult(event, { outcome: 'OK', message: big, startedAt: 1, finishedAt: 2 }) });
+    const events = [1, 2, 3, 4].map((sequence) => h.event({ sliver_id: 'S', sequence, operation: sequence === 1 ? 'REDEEM' : 'MODIFY' }));
+    for (const e of events) await h.handle(e);
+    const ledger = h.store.get('S')!;
+    expect(ledger.entries.map((e) => e.event_id)).toEqual(events.slice(2).map((e) => e.event_id));
+    expect(ledger.digests.map((d) => d.event_id)).toEqual(events.slice(0, 2).map((e) => e.event_id));
+
+    // One full reply nearly fills the record: the oldest digests go, the newest answers stay.
+    const huge = 'x'.repeat(7_000);
+    const h2 = pipelineHarness({ maxLedgerBytes: 8_192, execute: async (event) => buildResult(event, { outcome: 'OK', message: huge, startedAt: 1, finishedAt: 2 }) });
+    const many = Array.from({ length: 30 }, (_, i) => h2.event({ sliver_id: 'S', sequence: i + 1, operation: i === 0 ? 'REDEEM' : 'MODIFY' }));
+    for (const e of many) await h2.handle(e);
+    const slim = h2.store.get('S')!;
+    expect(slim.entries.map((e) => e.event_id)).toEqual([many[29]!.event_id]);
+    expect(slim.digests.length).toBeGreaterThan(0);
+    expect(slim.digests.length).toBeLessThan(29);
+    expect(slim.digests.at(-1)?.event_id).toBe(many[28]!.event_id);
+    expect(h2.codec.encode('state', slim).length).toBeLessThanOrEqual(8_192);
+  });
+
+  it('stale by retention: a REDEEM older than consumer.ledger_retention whose sliver has no ledger runs nothing and is answered STALE saying why; a fresh one runs', async () => {
+    const h = pipelineHarness({ retentionMs: 7 * DAY });
+    const old = h.event({ sliver_id: 'GONE', timestamp: Date.now() - 8 * DAY });
+    expect(await h.handle(old)).toBe('answered');
+    expect(h.executed).toHaveLength(0);
+    expect(h.replies[0]).toMatchObject({ event_id: old.event_id, outcome: 'STALE', message: 'older than the ledger retention (7d): nothing ran' });
+    expect(h.store.get('GONE')).toBeUndefined(); // no ledger re-created for a sliver whose ledger is gone
+    const fresh = h.event({ sliver_id: 'NEW', timestamp: Date.now() - 6 * DAY });
+    await h.handle(fresh);
+    expect(h.executed.map((e) => e.event_id)).toEqual([fresh.event_id]);
+    expect(h.replies[1]).toMatchObject({ outcome: 'OK' });
+  });
+});
+
 describe('ownership and leases', () => {
   it('waits for another owner\'s live lease without a slot (finding 10), then re-publishes its answer', async () => {
     const h = pipelineHarness({ concurrency: 1, leaseTtlMs: 10_000 });
     const a = h.event({ sliver_id: 'A' });
-    h.store.apply(claim({ sliver_id: 'A', version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], in_flight: null, updated_at: 0 }, a, 'other', Date.now(), 60_000));
+    h.store.apply(claim(emptyLedger('A'), a, 'other', Date.now(), 60_000));
     const waiting = h.handle(a);
     // Ten waits must not stall the instance: B still runs with the single slot.
     expect(await Promise.race([h.handle(h.event({ sliver_id: 'B' })), tick(2000).then(() => 'stalled')])).toBe('answered');
     // The other owner answers A; the waiting event sees it and re-publishes, running nothing.
     const held = h.store.get('A')!;
     const reply = h.codec.encode('result', buildResult(a, { outcome: 'OK', message: 'by other', startedAt: 1, finishedAt: 2 }));
-    h.store.apply(recordAnswer(held, a, { outcome: 'OK', reply, ran: true }, 'other', Date.now(), 64));
+    h.store.apply(recordAnswer(held, a, { outcome: 'OK', reply, ran: true }, 'other', Date.now(), { entries: 64, replies: 4 }));
     expect(await waiting).toBe('answered');
     expect(h.executed.map((e) => e.sliver_id)).toEqual(['B']);
     expect(h.replies.find((r) => r.sliver_id === 'A')?.message).toBe('by other');
@@ -127,7 +186,7 @@ describe('ownership and leases', () => {
   it('takes over a sliver whose owner\'s lease expired and reconciles it first', async () => {
     const h = pipelineHarness();
     const a = h.event({ sliver_id: 'A' });
-    h.store.apply(claim({ sliver_id: 'A', version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], in_flight: null, updated_at: 0 }, a, 'dead', Date.now() - 20_000, 10_000));
+    h.store.apply(claim(emptyLedger('A'), a, 'dead', Date.now() - 20_000, 10_000));
     expect(await h.handle(a)).toBe('answered');
     expect(h.executed.map((e) => e.operation)).toEqual(['PROBE', 'REDEEM']);
     expect(h.store.get('A')).toMatchObject({ epoch: 2, in_flight: null, writer: 'me' });
@@ -136,7 +195,7 @@ describe('ownership and leases', () => {
   it('a CANCELLED answer given while waiting at shutdown is recorded (finding 12)', async () => {
     const h = pipelineHarness();
     const a = h.event({ sliver_id: 'A' });
-    h.store.apply(claim({ sliver_id: 'A', version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], in_flight: null, updated_at: 0 }, h.event({ sliver_id: 'A' }), 'other', Date.now(), 60_000));
+    h.store.apply(claim(emptyLedger('A'), h.event({ sliver_id: 'A' }), 'other', Date.now(), 60_000));
     const waiting = h.handle(a);
     await tick(50);
     h.cancel.abort(new Error('shutdown'));
@@ -157,7 +216,7 @@ describe('ownership and leases', () => {
         await new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }));
         sawLost = opts.signal?.reason?.code === 'LEASE_LOST';
         const reply = h.codec.encode('result', buildResult(event, { outcome: 'OK', message: 'by other', startedAt: 1, finishedAt: 2 }));
-        h.store.apply(recordAnswer(h.store.get(event.sliver_id)!, event, { outcome: 'OK', reply, ran: true }, 'other', Date.now(), 64));
+        h.store.apply(recordAnswer(h.store.get(event.sliver_id)!, event, { outcome: 'OK', reply, ran: true }, 'other', Date.now(), { entries: 64, replies: 4 }));
         return buildResult(event, { outcome: 'CANCELLED', message: 'lost', startedAt: 1, finishedAt: 2 });
       },
     });

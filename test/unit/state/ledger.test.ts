@@ -9,6 +9,7 @@ const event = (o: Record<string, unknown>): SliverEvent => codec.complete<'event
 const reply = Buffer.from('reply');
 const ok = { outcome: 'OK', reply, ran: true };
 const TTL = 10_000;
+const LIMITS = { entries: 64, replies: 4 };
 
 describe('ledger decisions', () => {
   const create = event({ event_id: 'e1', sequence: 1 });
@@ -19,20 +20,20 @@ describe('ledger decisions', () => {
   });
 
   it('re-publishes an answered event and answers an older sequence STALE', () => {
-    const ledger = recordAnswer(emptyLedger('s1'), close, ok, 'me', 10, 64);
+    const ledger = recordAnswer(emptyLedger('s1'), close, ok, 'me', 10, LIMITS);
     expect(decide(ledger, close, 'me', 20)).toMatchObject({ kind: 'duplicate', entry: { event_id: 'e2', reply } });
-    expect(decide(ledger, create, 'me', 20)).toEqual({ kind: 'stale', appliedSequence: 2 });
+    expect(decide(ledger, create, 'me', 20)).toEqual({ kind: 'stale', reason: 'sequence 1 is older than the applied sequence 2: nothing ran' });
   });
 
   it('keeps the newest answers only', () => {
-    let ledger = recordAnswer(emptyLedger('s1'), create, ok, 'me', 10, 1);
-    ledger = recordAnswer(ledger, close, ok, 'me', 11, 1);
+    let ledger = recordAnswer(emptyLedger('s1'), create, ok, 'me', 10, { entries: 1, replies: 1 });
+    ledger = recordAnswer(ledger, close, ok, 'me', 11, { entries: 1, replies: 1 });
     expect(ledger.entries.map((e) => e.event_id)).toEqual(['e2']);
   });
 
   it('a REJECTED or not-run answer does not move the applied sequence', () => {
-    expect(recordAnswer(emptyLedger('s1'), close, { outcome: 'REJECTED', reply, ran: true }, 'me', 10, 64).applied_sequence).toBe(-1);
-    expect(recordAnswer(emptyLedger('s1'), close, { outcome: 'CANCELLED', reply, ran: false }, 'me', 10, 64).applied_sequence).toBe(-1);
+    expect(recordAnswer(emptyLedger('s1'), close, { outcome: 'REJECTED', reply, ran: true }, 'me', 10, LIMITS).applied_sequence).toBe(-1);
+    expect(recordAnswer(emptyLedger('s1'), close, { outcome: 'CANCELLED', reply, ran: false }, 'me', 10, LIMITS).applied_sequence).toBe(-1);
   });
 
   it('waits for another owner while its lease is live, and takes over once it expired (finding 6: liveness by lease)', () => {
@@ -55,7 +56,7 @@ describe('ledger decisions', () => {
 
   it('recording the answer clears the in-flight mark', () => {
     const running = claim(emptyLedger('s1'), create, 'me', 5, TTL);
-    const done = recordAnswer(running, create, ok, 'me', 6, 64);
+    const done = recordAnswer(running, create, ok, 'me', 6, LIMITS);
     expect(done).toMatchObject({ version: 2, epoch: 1, in_flight: null, applied_sequence: 1, writer: 'me' });
     expect(release(running, 'me', 7)).toMatchObject({ in_flight: null, entries: [], applied_sequence: -1 });
   });
@@ -75,14 +76,14 @@ describe('fencing (finding 5 and 8)', () => {
 
   it('an equal (epoch, version) never replaces what a reader holds: the first record in the log wins', () => {
     const base = claim(emptyLedger('s1'), create, 'a', 0, TTL);
-    const a = recordAnswer(base, create, ok, 'a', 1, 64);
-    const b = { ...recordAnswer(base, create, { ...ok, outcome: 'FAILED' }, 'b', 1, 64) };
+    const a = recordAnswer(base, create, ok, 'a', 1, LIMITS);
+    const b = { ...recordAnswer(base, create, { ...ok, outcome: 'FAILED' }, 'b', 1, LIMITS) };
     expect(supersedes(b, a)).toBe(false);
     expect(sameWrite(a, a)).toBe(true);
     expect(sameWrite(a, b)).toBe(false);
   });
 
-  it('the state schema v2 reads v1 records (no epoch, writer or expiry) with their defaults', () => {
+  it('the current state schema reads v1 records (no epoch, writer or expiry) with their defaults', () => {
     const v1 = catalog.versions('state').find((v) => v.version === 1)!;
     const old = { sliver_id: 's1', version: 3, applied_sequence: 1, entries: [], in_flight: { event_id: 'e1', sequence: 1, operation: 'REDEEM', owner: 'x', started_at: 5 }, updated_at: 5 };
     const bytes = codec.encode('state', old as never, v1);
