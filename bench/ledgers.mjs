@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -43,7 +43,7 @@ const STORES = {
   baseline: 'baseline: whole-topic in-memory store (before issue 8)',
   partitioned: 'partitioned store (issue 8)',
 };
-const PARTITIONED_MODULE = join(HERE, '..', 'dist', 'state', 'partitioned-store.js');
+const BUILT_PARTITIONED_MODULE = join(HERE, '..', 'dist', 'state', 'partitioned-store.js');
 
 const USAGE = `usage: node bench/ledgers.mjs [options]
   --sizes 100000,1000000  numbers of distinct slivers (default), one cached state topic each
@@ -52,10 +52,11 @@ const USAGE = `usage: node bench/ledgers.mjs [options]
   --probes 100000         hot-path lookups (store.get + decide) per measurement
   --stores baseline,partitioned   which stores to measure (default: both when partitioned-store.js is built)
   --timeout 900           give up on one child after this many seconds
+  --partitioned-module F  the module exporting PartitionedLedgerStore (default dist/state/partitioned-store.js)
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092), AMH_KAFKA_VERSION (printed; default 4.1.1 as scripts/kafka.sh)`;
 
 function parseArgs(argv) {
-  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null };
+  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null, partitionedModule: BUILT_PARTITIONED_MODULE };
   const num = (v, name) => {
     const n = Number(String(v).replace(/_/g, ''));
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got ${v}`);
@@ -74,6 +75,7 @@ function parseArgs(argv) {
       case '--probes': o.probes = num(next(), a); break;
       case '--stores': o.stores = next().split(','); break;
       case '--timeout': o.timeoutS = num(next(), a); break;
+      case '--partitioned-module': o.partitionedModule = next(); break;
       case '--child': o.child = JSON.parse(next()); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -304,7 +306,7 @@ async function collect() {
 async function openStore(c, deps) {
   const t = performance.now();
   if (c.store === 'partitioned') {
-    const { PartitionedLedgerStore } = await import(PARTITIONED_MODULE);
+    const { PartitionedLedgerStore } = await import(c.module);
     const store = new PartitionedLedgerStore({ ...deps, dir: c.dir });
     await store.start();
     const started = performance.now();
@@ -330,7 +332,8 @@ async function child(c) {
   const { store, startMs, restoreMs } = await openStore(c, { kafka, producer, codec, topic: c.topic, instanceId, logger: silentLogger() });
   await collect();
   const after = process.memoryUsage();
-  const localBytes = typeof store.localBytes === 'function' ? store.localBytes() : dirBytes(c.dir);
+  // The baseline has no local store: n/a rather than 0 (its directory stays empty).
+  const localBytes = typeof store.localBytes === 'function' ? store.localBytes() : c.store === 'baseline' ? Number.NaN : dirBytes(c.dir);
   const held = store.ledgers instanceof Map ? store.ledgers.size : typeof store.size === 'number' ? store.size : null;
 
   // Hot path: random slivers of the owned partitions, each a new event (so decide scans the entries).
@@ -394,7 +397,7 @@ function runChild(c, timeoutS) {
 async function measure(store, filled, n, o) {
   const dir = mkdtempSync(join(tmpdir(), `amh-ledbench-${store}-`));
   try {
-    const base = { store, topic: filled.topic, n, dir, probes: o.probes };
+    const base = { store, topic: filled.topic, n, dir, probes: o.probes, module: resolve(o.partitionedModule) };
     const cold = await runChild({ ...base, phase: 'cold' }, o.timeoutS);
     log(`N=${int(n)} ${store}: cold restore ${sec(cold.restoreMs)} s, RSS ${mib(cold.after.rss)} MiB, heap ${mib(cold.after.heapUsed)} MiB, p99 ${cold.p99Ms.toFixed(4)} ms`);
     const warm = await runChild({ ...base, phase: 'warm' }, o.timeoutS);
@@ -409,10 +412,10 @@ async function measure(store, filled, n, o) {
 
 const ROWS = [
   ['records on the topic (12 partitions)', (r) => int(r.filled.records), null],
-  ['fill time (s)', (r) => sec(r.filled.fillMs), null],
+  ['fill time (s; measured when the topic was filled)', (r) => sec(r.filled.fillMs), null],
   ['topic bytes, est. (MiB) = records x avg key+value produced', (r) => mib(r.filled.records * r.filled.avgRecordBytes), (r) => r.filled.records * r.filled.avgRecordBytes],
-  ['cold restore, partitions 0-3, no local store (s)', (r) => sec(r.cold.restoreMs), (r) => r.cold.restoreMs],
-  ['warm restart, local store present (s)', (r) => sec(r.warm.restoreMs), (r) => r.warm.restoreMs],
+  ['cold restore, no local store (s) [baseline: whole topic]', (r) => sec(r.cold.restoreMs), (r) => r.cold.restoreMs],
+  ['warm restart, local store present (s) [baseline: none, whole topic again]', (r) => sec(r.warm.restoreMs), (r) => r.warm.restoreMs],
   ['ledgers held after restore', (r) => int(r.cold.held ?? Number.NaN), (r) => r.cold.held ?? Number.NaN],
   ['RSS after restore + GC (MiB)', (r) => mib(r.cold.after.rss), (r) => r.cold.after.rss],
   ['heapUsed after restore + GC (MiB)', (r) => mib(r.cold.after.heapUsed), (r) => r.cold.after.heapUsed],
@@ -474,9 +477,9 @@ async function main() {
     process.stdout.write(`${JSON.stringify(await child(o.child))}\n`);
     return;
   }
-  const built = existsSync(PARTITIONED_MODULE);
+  const built = existsSync(o.partitionedModule);
   const stores = o.stores ?? (built ? ['baseline', 'partitioned'] : ['baseline']);
-  if (stores.includes('partitioned') && !built) throw new Error(`${PARTITIONED_MODULE} is not built yet (npm run build)`);
+  if (stores.includes('partitioned') && !built) throw new Error(`${o.partitionedModule} does not exist (npm run build?)`);
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 1024 ** 3)} GB, Node ${process.version}, Kafka ${process.env.AMH_KAFKA_VERSION ?? '4.1.1'}`;
   log(`sizes ${o.sizes.map(int).join(', ')}; stores ${stores.join(', ')}${built ? '' : ' (partitioned-store.js not built: baseline only)'}; ${machine}; load ${loadavg()[0].toFixed(2)}`);
   const t = performance.now();
