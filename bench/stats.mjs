@@ -13,3 +13,34 @@ export function summarize(values) {
   if (values.length === 0) return { min: Number.NaN, median: Number.NaN, max: Number.NaN };
   return { min: Math.min(...values), median: median(values), max: Math.max(...values) };
 }
+
+/**
+ * The p-th percentile (0 < p <= 100) of numbers by the nearest-rank method:
+ * the smallest value with at least p % of the values at or below it. NaN for none.
+ * Pass `{ sorted: true }` for an already ascending array (e.g. 100k latencies) to skip the copy.
+ */
+export function percentile(values, p, { sorted = false } = {}) {
+  if (values.length === 0) return Number.NaN;
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile: expected 0 < p <= 100, got ${p}`);
+  const s = sorted ? values : Float64Array.from(values).sort();
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** `a / b` as a string like `x10.2` for a table; `n/a` when either side is missing or b is 0. */
+export function ratio(a, b, digits = 2) {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return 'n/a';
+  return `x${(a / b).toFixed(digits)}`;
+}
+
+export const MiB = 1024 * 1024;
+
+/** Bytes as MiB with one decimal (`'1150.0'`); `n/a` for a missing value. */
+export function mib(bytes, digits = 1) {
+  return Number.isFinite(bytes) ? (bytes / MiB).toFixed(digits) : 'n/a';
+}
+
+/** `'pass'` when `value < limit`, `'FAIL'` otherwise, `n/a` when the value is missing. */
+export function verdict(value, limit) {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value < limit ? 'pass' : 'FAIL';
+}
