@@ -21,6 +21,7 @@ import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { PartitionedLedgerStore } from './state/partitioned-store.js';
+import { LedgerSweeper } from './state/sweeper.js';
 
 export type ServiceDeps = CoreDeps;
 
@@ -59,6 +60,7 @@ export class Service {
   private producer: Producer | null = null;
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
+  private sweeper: LedgerSweeper | null = null;
   private stopping: Promise<void> | null = null;
   private _state: ServiceState = 'idle';
   private _failure: AmhError | null = null;
@@ -165,6 +167,14 @@ export class Service {
         onFatal: (err) => this.fail(err, logger),
       });
       await this.runnerLoop.start();
+      this.sweeper = new LedgerSweeper({
+        store,
+        partitions: () => this.ownership.partitions(),
+        retentionMs: c.ledger_retention,
+        intervalMs: c.ledger_sweep_interval,
+        logger,
+      });
+      this.sweeper.start();
       this._state = 'running';
       logger.info({ group: group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
     } catch (err) {
@@ -240,6 +250,7 @@ export class Service {
         loop.stop();
         if (!(await loop.flush(Math.min(FINAL_COMMIT_MS, left() + FINAL_COMMIT_MS)))) logger.warn('last commit did not finish in time');
       }
+      await this.sweeper?.stop();
       await this.consumer?.stop();
     } finally {
       clearTimeout(hardTimer);

@@ -148,6 +148,8 @@ export const configSchema = z
          * as the events topic's retention.
          */
         ledger_retention: duration.default(7 * 86_400_000),
+        /** How often the owner of a partition deletes (tombstones) the ledgers of slivers closed longer ago than the retention. */
+        ledger_sweep_interval: duration.default(10 * 60_000),
       })
       .strict()
       .refine((c) => c.shutdown_timeout > c.shutdown_grace, {

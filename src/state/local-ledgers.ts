@@ -1,8 +1,14 @@
-import { mkdirSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { SliverLedger } from '../codec/types.js';
 import type { Logger } from '../observability/logger.js';
+import { repoRoot } from '../paths.js';
+
+/** The checker script: beside this module when built; from sources (tests), the built copy. */
+const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
 
 /** Bumped when the layout below changes: an older store is rebuilt from the topic. */
 const FORMAT = 1;
@@ -34,6 +40,15 @@ export class LocalLedgers {
 
   /** Opens (or creates) the store for `topic` in `dir`; anything it cannot trust is wiped first. */
   static open(dir: string, topic: string, logger: Logger): LocalLedgers {
+    // A damaged LMDB file can crash the process that opens it: look at it from a child process first.
+    if (!VERIFY) logger.warn('the local store checker is not built (npm run build): opening the store unchecked');
+    else if (existsSync(join(dir, 'data.mdb'))) {
+      const check = spawnSync(process.execPath, [VERIFY, dir, topic], { stdio: 'ignore', timeout: 120_000 });
+      if (check.status !== 0) {
+        logger.warn({ dir, status: check.status, signal: check.signal }, 'local ledger store damaged or foreign: rebuilding it from the state topic');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
     const attempt = (): LocalLedgers => {
       mkdirSync(dir, { recursive: true });
       const root = open({ path: dir, compression: false, maxDbs: 4 });
@@ -100,6 +115,14 @@ export class LocalLedgers {
       }
       void this.checkpoints.remove(partition);
     });
+  }
+
+  /** The ledgers of one partition, in sliver id order. */
+  *ledgersOf(partition: number): Generator<SliverLedger> {
+    for (const [, sliverId] of this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })) {
+      const ledger = this.get(sliverId);
+      if (ledger) yield ledger;
+    }
   }
 
   count(partition: number): number {

@@ -33,6 +33,9 @@ interface Restoring {
   resolve: () => void;
   reject: (err: unknown) => void;
   startedAt: number;
+  /** Where this restore started, and how many changelog records it applied. */
+  from: bigint;
+  applied: number;
 }
 
 /**
@@ -116,7 +119,7 @@ export class PartitionedLedgerStore implements LedgerStore {
         let reject: (err: unknown) => void = () => {};
         const ready = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
         ready.catch(() => undefined);
-        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now() };
+        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now(), from: start ?? low, applied: 0 };
         this.parts.set(p, state);
         this.o.logger.info({ partition: p, from: state.position.toString(), to: high.toString(), warm: start !== undefined }, 'restoring the ledgers of a partition');
         this.checkRestored(p, state);
@@ -171,9 +174,36 @@ export class PartitionedLedgerStore implements LedgerStore {
     });
   }
 
+  /**
+   * Deletes the sliver's ledger (a tombstone on the compacted topic, so
+   * compaction removes every record of it) if `still` holds for it when the
+   * write is its turn. Resolves true when it was deleted.
+   */
+  tombstone(sliverId: string, still: (ledger: SliverLedger) => boolean): Promise<boolean> {
+    return this.mutex.run(sliverId, async () => {
+      this.throwIfFailed();
+      const current = this.get(sliverId);
+      if (!current || !still(current)) return false;
+      const [meta] = await this.o.producer.send({ topic: this.o.topic, acks: -1, messages: [{ key: sliverId, value: null }] });
+      await this.requireLocal().write(meta?.partition ?? 0, new Map([[sliverId, null]]));
+      return true;
+    });
+  }
+
+  /** The ledgers held locally for a followed partition. */
+  ledgersOf(partition: number): Iterable<SliverLedger> {
+    return this.parts.has(partition) ? this.requireLocal().ledgersOf(partition) : [];
+  }
+
   /** Partitions followed now, with how many ledgers each holds locally. */
-  describe(): { partition: number; ledgers: number; restored: boolean }[] {
-    return [...this.parts].map(([partition, s]) => ({ partition, ledgers: this.local?.count(partition) ?? 0, restored: s.position >= s.target }));
+  describe(): { partition: number; ledgers: number; restored: boolean; from: bigint; applied: number }[] {
+    return [...this.parts].map(([partition, s]) => ({
+      partition,
+      ledgers: this.local?.count(partition) ?? 0,
+      restored: s.position >= s.target,
+      from: s.from,
+      applied: s.applied,
+    }));
   }
 
   /** Bytes of the local store on disk. */
@@ -224,6 +254,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       const offset = BigInt(message.offset);
       if (offset < state.position) continue; // before where this partition's restore starts
       next = offset + 1n;
+      state.applied++;
       const id = message.key?.toString('utf8');
       if (!id) continue;
       if (!message.value) {
