@@ -53,6 +53,8 @@ export interface TestServiceOptions {
   /** Reuse these topics and this group (e.g. a restart after a stop); default: fresh ones. */
   topics?: TestService['topics'];
   groupId?: string;
+  /** Adjust the validated configuration before the service is built (values validation would refuse, e.g. a retention of seconds). */
+  configure?: (config: ResolvedConfig) => void;
   /** Route the service's broker connections, e.g. through a fault proxy (fault-proxy.ts `proxiedSocketFactory`). */
   socketFactory?: ISocketFactory;
 }
@@ -67,6 +69,7 @@ export async function startTestService(
     kafka: { brokers: kafkaBrokers(), group_id: options.groupId ?? uniqueName('amh'), topics, create_topics: false, session_timeout: '10s' },
     ...extra,
   });
+  options.configure?.(config);
   const level = process.env.AMH_TEST_LOG;
   const service = new Service({
     config,
