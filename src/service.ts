@@ -32,6 +32,19 @@ export function ledgerDir(config: ServiceDeps['config']): string {
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * The compacted state topic: segments roll hourly and the cleaner runs once a
+ * tenth of the log is superseded, so a restore reads about one record per
+ * sliver (with Kafka's defaults, a week-long 1 GiB segment is never
+ * compacted), and tombstones of deleted ledgers go after a day.
+ */
+export const STATE_TOPIC_CONFIG = [
+  { name: 'cleanup.policy', value: 'compact' },
+  { name: 'segment.ms', value: String(3_600_000) },
+  { name: 'min.cleanable.dirty.ratio', value: '0.1' },
+  { name: 'delete.retention.ms', value: String(86_400_000) },
+];
+
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
 
@@ -213,7 +226,7 @@ export class Service {
       [
         ...[events, replies, dead_letter].map((topic) => ({ topic, ...spec })),
         // Same partition count as the events topic, so a sliver's ledger sits on the partition number of its events.
-        { topic: state, ...spec, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+        { topic: state, ...spec, configEntries: STATE_TOPIC_CONFIG },
       ],
       logger,
       { deadlineMs: kafka.startup_timeout, signal: this.hardStop.signal },
