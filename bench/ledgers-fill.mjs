@@ -80,7 +80,7 @@ function sliverRecords({ i, answers, closed }, codec, t0) {
         handler: 'vm',
       }),
     );
-    ledger = recordAnswer(ledger, event, { outcome: 'OK', reply, ran: true }, writer, finishedAt, 64);
+    ledger = recordAnswer(ledger, event, { outcome: 'OK', reply, ran: true }, writer, finishedAt, { entries: 64, replies: 4 });
     values.push(codec.encode('state', ledger));
   }
   return values;
