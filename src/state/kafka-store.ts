@@ -22,6 +22,10 @@ export interface KafkaLedgerStoreOptions {
 }
 
 /**
+ * The whole-topic ledger store of earlier versions, kept as the baseline of
+ * the ledger benchmark (`bench/ledgers.mjs`); the service uses
+ * `PartitionedLedgerStore`.
+ *
  * Ledgers on a compacted topic keyed by sliver id. Every instance reads the
  * whole topic from the beginning and keeps following it, so it sees what the
  * others record (a table replicated through Kafka).

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       ledger_entries: 64,
       ledger_replies: 4,
       ledger_retention: 7 * 86_400_000,
+      ledger_sweep_interval: 10 * 60_000,
       cancel_create_on_close: true,
       shutdown_timeout: 60_000,
       lease_ttl: 30_000,
