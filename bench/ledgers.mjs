@@ -21,7 +21,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,7 +144,7 @@ async function child(c) {
   const before = process.memoryUsage();
   const { store, startMs, restoreMs } = await openStore(c, { kafka, producer, codec, topic: c.topic, instanceId, logger: silentLogger() });
   await collect();
-  const after = process.memoryUsage();
+  const after = { ...process.memoryUsage(), ...rssParts() };
   // The baseline has no local store: n/a rather than 0 (its directory stays empty).
   const localBytes = typeof store.localBytes === 'function' ? store.localBytes() : c.store === 'baseline' ? Number.NaN : dirBytes(c.dir);
   const held = store.ledgers instanceof Map ? store.ledgers.size : typeof store.size === 'number' ? store.size : null;
@@ -179,7 +179,7 @@ async function child(c) {
     startMs,
     restoreMs,
     before: { rss: before.rss, heapUsed: before.heapUsed, external: before.external },
-    after: { rss: after.rss, heapUsed: after.heapUsed, external: after.external, arrayBuffers: after.arrayBuffers },
+    after: { rss: after.rss, rssAnon: after.rssAnon, rssFile: after.rssFile, heapUsed: after.heapUsed, external: after.external, arrayBuffers: after.arrayBuffers },
     localBytes,
     held,
     probes: ids.length,
@@ -231,6 +231,8 @@ const ROWS = [
   ['warm restart, local store present (s) [baseline: none, whole topic again]', (r) => sec(r.warm.restoreMs), (r) => r.warm.restoreMs],
   ['ledgers held after restore', (r) => int(r.cold.held ?? Number.NaN), (r) => r.cold.held ?? Number.NaN],
   ['RSS after restore + GC (MiB)', (r) => mib(r.cold.after.rss), (r) => r.cold.after.rss],
+  ['  of which anonymous (RssAnon: heap, buffers, native allocations) (MiB)', (r) => mib(r.cold.after.rssAnon), (r) => r.cold.after.rssAnon],
+  ['  of which file-backed (RssFile: mapped files, e.g. the LMDB map; reclaimable page cache) (MiB)', (r) => mib(r.cold.after.rssFile), (r) => r.cold.after.rssFile],
   ['heapUsed after restore + GC (MiB)', (r) => mib(r.cold.after.heapUsed), (r) => r.cold.after.heapUsed],
   ['external after restore + GC (MiB)', (r) => mib(r.cold.after.external), (r) => r.cold.after.external],
   ['RSS after warm restart + GC (MiB)', (r) => mib(r.warm.after.rss), (r) => r.warm.after.rss],
@@ -316,3 +318,14 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Resident memory split as Linux reports it (bytes; 0 where /proc is missing). */
+function rssParts() {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { rssAnon: kb('RssAnon'), rssFile: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return { rssAnon: 0, rssFile: 0 };
+  }
+}

@@ -80,18 +80,21 @@ export function digestOf(entry: AppliedEvent | AnswerDigest): AnswerDigest {
   return { event_id: entry.event_id, sequence: entry.sequence, operation: entry.operation, outcome: entry.outcome, finished_at: entry.finished_at };
 }
 
+/** What identifies one write of a ledger: its writer, epoch and version. */
+export type WriteStamp = Pick<SliverLedger, 'writer' | 'epoch' | 'version'>;
+
 /**
  * Readers order records of one sliver by (epoch, version) and keep the
  * greatest; on a tie the record read first stays (the log decides).
  */
-export function supersedes(candidate: SliverLedger, known: SliverLedger | undefined): boolean {
+export function supersedes(candidate: WriteStamp, known: WriteStamp | undefined): boolean {
   if (!known) return true;
   if (candidate.epoch !== known.epoch) return candidate.epoch > known.epoch;
   return candidate.version > known.version;
 }
 
 /** Whether `a` and `b` are the same write (same writer, epoch and version). */
-export function sameWrite(a: SliverLedger | undefined, b: SliverLedger): boolean {
+export function sameWrite(a: WriteStamp | undefined, b: WriteStamp): boolean {
   return a !== undefined && a.writer === b.writer && a.epoch === b.epoch && a.version === b.version;
 }
 

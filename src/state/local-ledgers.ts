@@ -4,14 +4,22 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { SliverLedger } from '../codec/types.js';
+import type { WriteStamp } from './ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { repoRoot } from '../paths.js';
 
 /** The checker script: beside this module when built; from sources (tests), the built copy. */
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
 
+/**
+ * LZ4-compressed records (a ledger's replies compress well: a smaller map
+ * means fewer pages resident), no read-ahead (the hot path reads one record
+ * at a time; read-ahead would pull neighbours into memory).
+ */
+export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8 } as const;
+
 /** Bumped when the layout below changes: an older store is rebuilt from the topic. */
-const FORMAT = 1;
+const FORMAT = 3;
 
 interface Meta {
   format: number;
@@ -33,6 +41,8 @@ export class LocalLedgers {
   private constructor(
     private readonly root: RootDatabase,
     private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
+    /** Each ledger's write stamp, apart: a restore compares stamps without reading (and mapping into memory) whole records. */
+    private readonly heads: Database<WriteStamp, string>,
     private readonly byPartition: Database<true, [number, string]>,
     private readonly checkpoints: Database<string, number>,
     readonly dir: string,
@@ -51,12 +61,13 @@ export class LocalLedgers {
     }
     const attempt = (): LocalLedgers => {
       mkdirSync(dir, { recursive: true });
-      const root = open({ path: dir, compression: false, maxDbs: 4 });
+      const root = open({ path: dir, ...LMDB_OPTIONS });
       const meta = root.openDB<Meta, string>({ name: 'meta' });
       const found = meta.get('meta');
       const store = new LocalLedgers(
         root,
         root.openDB({ name: 'ledgers' }),
+        root.openDB({ name: 'heads' }),
         root.openDB({ name: 'by-partition', keyEncoding: 'ordered-binary' }),
         root.openDB({ name: 'checkpoints' }),
         dir,
@@ -83,15 +94,22 @@ export class LocalLedgers {
     return ledger;
   }
 
+  /** The write stamp of a sliver's ledger (cheap: no record is read). */
+  head(sliverId: string): WriteStamp | undefined {
+    return this.heads.get(sliverId);
+  }
+
   /** Writes (or, with null, deletes) ledgers; resolves when durable. */
   async write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
     await this.root.transaction(() => {
       for (const [sliverId, ledger] of changes) {
         if (ledger) {
           void this.ledgers.put(sliverId, { ...ledger, partition });
+          void this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version });
           void this.byPartition.put([partition, sliverId], true);
         } else {
           void this.ledgers.remove(sliverId);
+          void this.heads.remove(sliverId);
           void this.byPartition.remove([partition, sliverId]);
         }
       }
@@ -112,6 +130,7 @@ export class LocalLedgers {
       for (const key of keys) {
         void this.byPartition.remove(key);
         void this.ledgers.remove(key[1]);
+        void this.heads.remove(key[1]);
       }
       void this.checkpoints.remove(partition);
     });

@@ -3,7 +3,7 @@ import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
 import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
-import { sameWrite, supersedes } from './ledger.js';
+import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
@@ -229,7 +229,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     const offset = BigInt(meta.baseOffset);
     // A partition this instance does not follow never reads the record back: it counts once acknowledged.
     if (confirm === 'ack' || !this.parts.has(partition)) {
-      if (supersedes(record, this.get(record.sliver_id))) await this.requireLocal().write(partition, new Map([[record.sliver_id, record]]));
+      if (supersedes(record, this.requireLocal().head(record.sliver_id))) await this.requireLocal().write(partition, new Map([[record.sliver_id, record]]));
       return;
     }
     const deadline = Date.now() + this.timeoutMs;
@@ -247,8 +247,9 @@ export class PartitionedLedgerStore implements LedgerStore {
     const p = batch.partition;
     const state = this.parts.get(p);
     if (!state || batch.messages.length === 0) return;
+    const local = this.requireLocal();
     const changes = new Map<string, SliverLedger | null>();
-    const current = (id: string): SliverLedger | undefined => (changes.has(id) ? (changes.get(id) ?? undefined) : this.get(id));
+    const current = (id: string): WriteStamp | undefined => (changes.has(id) ? (changes.get(id) ?? undefined) : local.head(id));
     let next = state.position;
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
@@ -270,7 +271,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       }
       const known = current(id);
       if (supersedes(record, known)) changes.set(id, record);
-      else if (known && !sameWrite(known, record)) this.conflict(known, record, p, message.offset);
+      else if (known && !sameWrite(known, record)) this.conflict(id, known, record, p, message.offset);
     }
     if (this.parts.get(p) !== state) return; // revoked meanwhile
     if (next > state.position) {
@@ -290,15 +291,15 @@ export class PartitionedLedgerStore implements LedgerStore {
     }
   }
 
-  private conflict(known: SliverLedger, ignored: SliverLedger, partition: number, offset: string): void {
+  private conflict(sliverId: string, known: WriteStamp, ignored: WriteStamp, partition: number, offset: string): void {
     this.o.logger.warn(
-      { sliverId: known.sliver_id, ignored: `${ignored.writer || '?'} epoch ${ignored.epoch} version ${ignored.version}`, partition, offset },
+      { sliverId, ignored: `${ignored.writer || '?'} epoch ${ignored.epoch} version ${ignored.version}`, partition, offset },
       'ledger record from a superseded writer ignored',
     );
     if (known.writer !== this.o.instanceId) return;
     // Write our winning record again, so the log's last record (what compaction keeps) is the winner.
-    void this.update(known.sliver_id, (c) => (c && c.writer === this.o.instanceId && c.epoch === known.epoch ? { ...c, version: c.version + 1 } : null)).catch(
-      (err: unknown) => this.o.logger.warn({ err, sliverId: known.sliver_id }, 'could not re-assert a ledger record; the next write will'),
+    void this.update(sliverId, (c) => (c && c.writer === this.o.instanceId && c.epoch === known.epoch ? { ...c, version: c.version + 1 } : null)).catch(
+      (err: unknown) => this.o.logger.warn({ err, sliverId }, 'could not re-assert a ledger record; the next write will'),
     );
   }
 

@@ -3,14 +3,15 @@
 // (a segmentation fault, not an error). Exit 0: it opened and every record read.
 // Usage: node verify-local.js <dir> <topic>
 import { open } from 'lmdb';
+import { LMDB_OPTIONS } from './local-ledgers.js';
 
 const [dir, topic] = process.argv.slice(2);
 try {
-  const root = open({ path: dir as string, compression: false, maxDbs: 4, readOnly: true });
+  const root = open({ path: dir as string, ...LMDB_OPTIONS, readOnly: true });
   const meta = root.openDB<{ format: number; topic: string }, string>({ name: 'meta' }).get('meta');
   if (meta && meta.topic !== topic) process.exit(3);
   let n = 0;
-  for (const name of ['ledgers', 'by-partition', 'checkpoints']) {
+  for (const name of ['ledgers', 'heads', 'by-partition', 'checkpoints']) {
     const db = root.openDB({ name, ...(name === 'by-partition' ? { keyEncoding: 'ordered-binary' as const } : {}) });
     for (const _ of db.getRange({})) n++;
   }
