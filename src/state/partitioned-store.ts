@@ -286,7 +286,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     if (state.position < state.target) return;
     state.resolve();
     if (state.startedAt > 0) {
-      this.o.logger.info({ partition, durationMs: Date.now() - state.startedAt, ledgers: this.local?.count(partition) }, 'ledgers of a partition restored');
+      this.o.logger.info({ partition, durationMs: Date.now() - state.startedAt, applied: state.applied }, 'ledgers of a partition restored');
       state.startedAt = 0;
     }
   }
