@@ -16,7 +16,7 @@ export class PartitionCommits {
   constructor(
     consumer: Pick<Consumer, 'commitOffsets'>,
     private readonly topic: string,
-    private readonly ownership: PartitionOwnership,
+    ownership: PartitionOwnership,
     logger: Logger,
     onCommitted: (offsets: readonly CommitRequest[]) => void,
   ) {

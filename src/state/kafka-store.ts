@@ -1,9 +1,10 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
+import { AmhError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { sameWrite, supersedes } from './ledger.js';
+import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface KafkaLedgerStoreOptions {
@@ -43,7 +44,7 @@ export class KafkaLedgerStore implements LedgerStore {
   private readonly ledgers = new Map<string, SliverLedger>();
   /** Next offset to read, per partition. */
   private readonly positions = new Map<number, bigint>();
-  private readonly waiters = new Set<() => void>();
+  private readonly reads = new ReadWaiters();
   private readonly mutex = new KeyedMutex();
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
@@ -62,14 +63,7 @@ export class KafkaLedgerStore implements LedgerStore {
     await this.admin.connect();
     if (!this.consumer) {
       const consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
-      // A reader that stopped for good would leave every catch-up and write waiting: the service must hear it.
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (payload.restart) {
-          this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
-          return;
-        }
-        this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
-      });
+      watchReaderCrash(consumer, this.o.topic, this.o.logger, (err) => this.fail(err));
       try {
         await consumer.connect();
         await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
@@ -78,7 +72,7 @@ export class KafkaLedgerStore implements LedgerStore {
           eachMessage: async ({ partition, message }) => {
             if (message.value) await this.apply(message.value, partition, message.offset);
             this.positions.set(partition, BigInt(message.offset) + 1n);
-            this.wake();
+            this.reads.wakeAll();
           },
         });
       } catch (err) {
@@ -100,7 +94,7 @@ export class KafkaLedgerStore implements LedgerStore {
     while (behind()) {
       this.throwIfFailed();
       if (Date.now() > deadline) throw new TransientError(`ledger catch-up of ${this.o.topic} did not finish within ${this.timeoutMs} ms`);
-      await this.nextRead(500);
+      await this.reads.next(500);
       if (!behind()) break;
       // Compaction can remove the records just below the end: skip what is no longer there.
       ends = await admin.fetchTopicOffsets(this.o.topic);
@@ -127,7 +121,7 @@ export class KafkaLedgerStore implements LedgerStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.reads.wakeAll();
     await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
   }
 
@@ -152,7 +146,7 @@ export class KafkaLedgerStore implements LedgerStore {
       if (Date.now() > deadline) {
         throw new TransientError(`ledger write of ${record.sliver_id} (${this.o.topic}/${partition}@${offset}) not read back within ${this.timeoutMs} ms`);
       }
-      await this.nextRead(1000);
+      await this.reads.next(1000);
     }
   }
 
@@ -171,7 +165,7 @@ export class KafkaLedgerStore implements LedgerStore {
     }
     if (known && sameWrite(known, record)) return; // our own write, retried
     this.o.logger.warn(
-      { sliverId: record.sliver_id, ignored: describe(record), holds: known ? describe(known) : null, partition, offset },
+      { sliverId: record.sliver_id, ignored: describeWrite(record), holds: known ? describeWrite(known) : null, partition, offset },
       'ledger record from a superseded writer ignored',
     );
     if (known && known.writer === this.o.instanceId) this.reassert(known);
@@ -179,32 +173,17 @@ export class KafkaLedgerStore implements LedgerStore {
 
   /** Write our winning record again after a losing one, so the log's last record (what compaction keeps) is the winner. */
   private reassert(known: SliverLedger): void {
-    void this.update(known.sliver_id, (current) =>
-      current && current.writer === this.o.instanceId && current.epoch === known.epoch ? { ...current, version: current.version + 1 } : null,
-    ).catch((err: unknown) => this.o.logger.warn({ err, sliverId: known.sliver_id }, 'could not re-assert a ledger record; the next write will'));
+    void this.update(known.sliver_id, reassert(this.o.instanceId, known)).catch((err: unknown) =>
+      this.o.logger.warn({ err, sliverId: known.sliver_id }, 'could not re-assert a ledger record; the next write will'),
+    );
   }
 
-  private nextRead(maxMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = (): void => {
-        this.waiters.delete(wake);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(wake, maxMs);
-      this.waiters.add(wake);
-    });
-  }
-
-  private wake(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 
   private fail(err: AmhError): void {
     if (this.failure) return;
     this.failure = err;
     this.o.logger.fatal({ err }, err.message);
-    this.wake();
+    this.reads.wakeAll();
     this.o.onFailure?.(err);
   }
 
@@ -213,6 +192,3 @@ export class KafkaLedgerStore implements LedgerStore {
   }
 }
 
-function describe(l: SliverLedger): string {
-  return `${l.writer || '?'} epoch ${l.epoch} version ${l.version}`;
-}

@@ -1,10 +1,11 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, FatalError, TransientError, errorMessage } from '../errors/index.js';
+import { AmhError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
+import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
@@ -54,7 +55,7 @@ interface Restoring {
  */
 export class PartitionedLedgerStore implements LedgerStore {
   private readonly parts = new Map<number, Restoring>();
-  private readonly waiters = new Set<() => void>();
+  private readonly reads = new ReadWaiters();
   private readonly mutex = new KeyedMutex();
   private local: LocalLedgers | null = null;
   private consumer: Consumer | null = null;
@@ -78,13 +79,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.allPartitions = offsets.map((p) => p.partition).sort((a, b) => a - b);
     if (this.consumer) return;
     const consumer = this.o.kafka.consumer({ groupId: `amh-ledger-${this.o.instanceId}`, maxWaitTimeInMs: 200 });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart) {
-        this.o.logger.warn({ err: payload.error }, 'ledger reader crashed; kafkajs restarts it');
-        return;
-      }
-      this.fail(new FatalError(`the ledger reader of ${this.o.topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
-    });
+    watchReaderCrash(consumer, this.o.topic, this.o.logger, (err) => this.fail(err));
     // Each join (the first, or after a restart) starts at the group's position: put ours back.
     consumer.on(consumer.events.GROUP_JOIN, () => this.position());
     try {
@@ -155,7 +150,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       const behind = [...this.parts].some(([p, s]) => s.position < (ends.get(p) ?? 0n));
       if (!behind) return;
       if (Date.now() > deadline) throw new TransientError(`ledger catch-up of ${this.o.topic} did not finish within ${this.timeoutMs} ms`);
-      await this.nextRead(500);
+      await this.reads.next(500);
     }
   }
 
@@ -213,7 +208,7 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.reads.wakeAll();
     await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
     await this.local?.close().catch(() => undefined);
   }
@@ -239,7 +234,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       if (Date.now() > deadline) {
         throw new TransientError(`ledger write of ${record.sliver_id} (${this.o.topic}/${partition}@${offset}) not read back within ${this.timeoutMs} ms`);
       }
-      await this.nextRead(1000);
+      await this.reads.next(1000);
     }
   }
 
@@ -279,7 +274,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       state.position = next;
     }
     this.checkRestored(p, state);
-    this.wake();
+    this.reads.wakeAll();
   }
 
   private checkRestored(partition: number, state: Restoring): void {
@@ -293,12 +288,11 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   private conflict(sliverId: string, known: WriteStamp, ignored: WriteStamp, partition: number, offset: string): void {
     this.o.logger.warn(
-      { sliverId, ignored: `${ignored.writer || '?'} epoch ${ignored.epoch} version ${ignored.version}`, partition, offset },
+      { sliverId, ignored: describeWrite(ignored), holds: describeWrite(known), partition, offset },
       'ledger record from a superseded writer ignored',
     );
     if (known.writer !== this.o.instanceId) return;
-    // Write our winning record again, so the log's last record (what compaction keeps) is the winner.
-    void this.update(sliverId, (c) => (c && c.writer === this.o.instanceId && c.epoch === known.epoch ? { ...c, version: c.version + 1 } : null)).catch(
+    void this.update(sliverId, reassert(this.o.instanceId, known)).catch(
       (err: unknown) => this.o.logger.warn({ err, sliverId }, 'could not re-assert a ledger record; the next write will'),
     );
   }
@@ -319,28 +313,13 @@ export class PartitionedLedgerStore implements LedgerStore {
     }
   }
 
-  private nextRead(maxMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = (): void => {
-        this.waiters.delete(wake);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(wake, maxMs);
-      this.waiters.add(wake);
-    });
-  }
-
-  private wake(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 
   private fail(err: AmhError): void {
     if (this.failure) return;
     this.failure = err;
     this.o.logger.fatal({ err }, err.message);
     for (const s of this.parts.values()) s.reject(err);
-    this.wake();
+    this.reads.wakeAll();
     this.o.onFailure?.(err);
   }
 
