@@ -14,9 +14,11 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
 /**
  * LZ4-compressed records (a ledger's replies compress well: a smaller map
  * means fewer pages resident), no read-ahead (the hot path reads one record
- * at a time; read-ahead would pull neighbours into memory).
+ * at a time; read-ahead would pull neighbours into memory). `noSubdir: false`:
+ * the path is a directory even when it has a dot in it (`amh.state`), which
+ * lmdb would otherwise take for a file name.
  */
-export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8 } as const;
+export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8, noSubdir: false } as const;
 
 /** Bumped when the layout below changes: an older store is rebuilt from the topic. */
 const FORMAT = 3;

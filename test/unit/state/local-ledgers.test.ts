@@ -1,0 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { emptyLedger } from '../../../src/state/ledger.js';
+import { LocalLedgers } from '../../../src/state/local-ledgers.js';
+
+describe('LocalLedgers', () => {
+  const root = mkdtempSync(join(tmpdir(), 'amh-local-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('opens a directory named after a dotted topic (amh.state), writes, checkpoints and reopens it', async () => {
+    const dir = join(root, 'amh.state');
+    const store = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    await store.write(2, new Map([['s1', { ...emptyLedger('s1'), version: 3 }]]), 41n);
+    expect(store.get('s1')?.version).toBe(3);
+    expect(store.checkpoint(2)).toBe(41n);
+    await store.close();
+    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    expect(again.checkpoint(2)).toBe(41n);
+    expect([...again.ledgersOf(2)].map((l) => l.sliver_id)).toEqual(['s1']);
+    await again.clearPartition(2);
+    expect(again.get('s1')).toBeUndefined();
+    await again.close();
+  });
+});
