@@ -32,7 +32,7 @@ export async function untilDone<T>(what: string, step: () => Promise<T>, o: Unti
     } catch (err) {
       if (!isTransient(err)) throw err;
       if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`, { cause: err });
-      const base = Math.min(o.maxDelayMs ?? 30_000, (o.initialDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 12));
+      const base = Math.min(o.maxDelayMs ?? 5_000, (o.initialDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 12));
       const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
       o.onRetry?.(err, attempt);
       o.logger.warn({ err, attempt, delayMs }, `${what} failed (transient); retrying while the partition waits`);
