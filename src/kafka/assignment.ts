@@ -2,6 +2,8 @@
 export interface AssignmentChange {
   added: number[];
   revoked: number[];
+  /** Kept, but in a new ownership period: the group membership was renewed (see `assign`). */
+  renewed: number[];
 }
 
 /**
@@ -32,15 +34,25 @@ export class PartitionOwnership {
     return this.owned.get(partition)?.signal;
   }
 
-  /** A join's assignment: partitions not in it are revoked, new ones added. */
-  assign(partitions: readonly number[]): AssignmentChange {
+  /**
+   * A join's assignment: partitions not in it are revoked, new ones added.
+   * With `renew` (this is a new group member: kafkajs restarted a crashed
+   * consumer, or the coordinator forgot us), every partition kept starts a
+   * new ownership period too: the old member's commits may have been dropped
+   * and another member may have owned the partition in between, so what it
+   * earned is redone from the group's committed offset instead.
+   */
+  assign(partitions: readonly number[], { renew = false } = {}): AssignmentChange {
     this.known = true;
     const next = new Set(partitions);
     const revoked = [...this.owned.keys()].filter((p) => !next.has(p));
     const added = [...next].filter((p) => !this.owned.has(p));
+    const renewed = renew ? [...next].filter((p) => this.owned.has(p)) : [];
     for (const p of revoked) this.revoke(p, new PartitionRevokedError(p));
-    for (const p of added) this.owned.set(p, new AbortController());
-    return { added: added.sort((a, b) => a - b), revoked: revoked.sort((a, b) => a - b) };
+    for (const p of renewed) this.revoke(p, new PartitionRevokedError(p, 'the group membership was renewed (the consumer rejoined as a new member)'));
+    for (const p of [...added, ...renewed]) this.owned.set(p, new AbortController());
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    return { added: sorted(added), revoked: sorted(revoked), renewed: sorted(renewed) };
   }
 
   /** Every partition is lost (the consumer left the group or crashed). */
@@ -61,8 +73,10 @@ import { AmhError } from '../errors/index.js';
 /** The reason on a revoked partition's signal. */
 export class PartitionRevokedError extends AmhError {
   override readonly code = 'PARTITION_REVOKED';
-  constructor(readonly partition: number) {
-    super(`partition ${partition} was revoked (a rebalance gave it to another instance)`);
-
+  constructor(
+    readonly partition: number,
+    why = 'a rebalance gave it to another instance',
+  ) {
+    super(`partition ${partition} was revoked (${why})`);
   }
 }

@@ -5,15 +5,18 @@ export interface CommitRequest {
   topic: string;
   partition: number;
   offset: bigint;
+  /** The ownership period the offset was earned in: once it ends, the request is dropped. */
+  period?: AbortSignal;
 }
 
 /**
  * Serialises offset commits: requests are coalesced per partition (the
  * newest wins) and sent one batch at a time, so a commit never overtakes a
  * newer one on the wire. Only partitions this instance owns when the batch
- * is sent are committed (kafkajs does not check: a commit for a partition a
- * rebalance moved away would move the new owner's offset backwards). A
- * failed commit is retried with backoff for as long as the partition is ours.
+ * is sent, and only within the ownership period the offset was earned in
+ * (kafkajs does not check: a commit for a partition a rebalance moved away
+ * would move the new owner's offset backwards). A failed commit is retried
+ * with backoff for as long as that period lasts.
  */
 export class Committer {
   private readonly wanted = new Map<string, CommitRequest>();
@@ -28,10 +31,10 @@ export class Committer {
   ) {}
 
   /** Ask for `offset` (the next offset to read) to be committed on a partition. */
-  commit(topic: string, partition: number, offset: bigint): Promise<void> {
+  commit(topic: string, partition: number, offset: bigint, period?: AbortSignal): Promise<void> {
     const k = `${topic}\u0000${partition}`;
     const prev = this.wanted.get(k);
-    if (!prev || prev.offset < offset) this.wanted.set(k, { topic, partition, offset });
+    if (!prev || prev.period?.aborted || prev.offset < offset) this.wanted.set(k, { topic, partition, offset, ...(period ? { period } : {}) });
     return this.kick();
   }
 
@@ -60,7 +63,7 @@ export class Committer {
   private async drain(): Promise<void> {
     let failures = 0;
     while (this.wanted.size > 0) {
-      const batch = [...this.wanted.values()].filter((b) => this.owns(b.topic, b.partition));
+      const batch = [...this.wanted.values()].filter((b) => this.current(b));
       this.wanted.clear();
       if (batch.length === 0) return;
       try {
@@ -74,10 +77,14 @@ export class Committer {
         for (const b of batch) {
           const k = `${b.topic}\u0000${b.partition}`;
           const newer = this.wanted.get(k);
-          if (!newer || newer.offset < b.offset) this.wanted.set(k, b);
+          if (this.current(b) && (!newer || newer.offset < b.offset)) this.wanted.set(k, b);
         }
         await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** Math.min(failures, 6))));
       }
     }
+  }
+
+  private current(request: CommitRequest): boolean {
+    return !request.period?.aborted && this.owns(request.topic, request.partition);
   }
 }

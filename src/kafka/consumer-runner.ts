@@ -41,16 +41,20 @@ export class ConsumerRunner {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly revokeTimers = new Set<NodeJS.Timeout>();
   private readonly cancelling = new Set<number>();
+  /** The group member id of the last join, and whether kafkajs restarted the consumer since. */
+  private memberId: string | null = null;
+  private restarted = false;
 
   constructor(private readonly o: ConsumerRunnerOptions) {}
 
   async start(): Promise<void> {
     const { consumer } = this.o;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.joined(payload.memberAssignment[this.o.topic] ?? []));
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.joined(payload.memberId, payload.memberAssignment[this.o.topic] ?? []));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // A restarted consumer rejoins; that join's assignment says what is still ours (GROUP_JOIN re-applies the
-      // pause too). Meanwhile commits from a member the group expelled are refused by the broker (generation).
+      // A restarted consumer rejoins as a new member; that join's assignment says what is ours, in new ownership
+      // periods (GROUP_JOIN re-applies the pause too). Until it runs again, kafkajs drops commits without an error.
       this.o.logger.warn({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      this.restarted = true;
       if (!payload.restart) {
         for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);
         this.fatal(new FatalError(`the consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
@@ -95,9 +99,12 @@ export class ConsumerRunner {
     this.cancelling.clear();
   }
 
-  private joined(partitions: number[]): void {
-    const change = this.o.ownership.assign(partitions);
-    for (const p of change.revoked) this.o.commits.revoked(p);
+  private joined(memberId: string, partitions: number[]): void {
+    const renew = this.restarted || (this.memberId !== null && memberId !== this.memberId);
+    this.memberId = memberId;
+    this.restarted = false;
+    const change = this.o.ownership.assign(partitions, { renew });
+    for (const p of [...change.revoked, ...change.renewed]) this.o.commits.revoked(p);
     // Operations of partitions no longer ours (revoked now, or lost while the consumer was down) get the revoke grace.
     for (const p of this.o.running.partitions()) if (!this.o.ownership.owns(p)) this.scheduleCancel(p);
     const owned = this.o.ownership.partitions();

@@ -34,7 +34,7 @@ export class PartitionCommits {
   done(partition: number, offset: bigint, period: AbortSignal): void {
     if (period.aborted) return;
     const next = this.tracker.complete(this.topic, partition, offset);
-    if (next !== null) void this.committer.commit(this.topic, partition, next);
+    if (next !== null) void this.committer.commit(this.topic, partition, next, period);
   }
 
   revoked(partition: number): void {

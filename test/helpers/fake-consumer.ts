@@ -20,6 +20,11 @@ export class FakeConsumer {
   private pausedTopics = new Set<string>();
   /** Make the next commitOffsets calls fail with this. */
   failCommits: Error | null = null;
+  /** Like kafkajs's runner: false from a crash until the restarted consumer joined; commits made meanwhile are dropped without an error. */
+  private running = false;
+  private members = 0;
+  /** Commits kafkajs accepted and silently dropped because the consumer was not running. */
+  dropped = 0;
 
   constructor(readonly topic: string) {}
 
@@ -55,6 +60,10 @@ export class FakeConsumer {
 
   async commitOffsets(offsets: CommittedOffsets[]): Promise<void> {
     if (this.failCommits) throw this.failCommits;
+    if (!this.running) {
+      this.dropped++;
+      return; // kafkajs: "consumer not running, exiting"
+    }
     this.commits.push(offsets);
   }
 
@@ -65,12 +74,17 @@ export class FakeConsumer {
     return last;
   }
 
+  /** A group join; the member id stays the same until a crash (kafkajs emits GROUP_JOIN before it runs again). */
   join(partitions: number[]): void {
-    this.emit(this.events.GROUP_JOIN, { memberAssignment: { [this.topic]: partitions } });
+    if (this.members === 0) this.members = 1;
+    this.emit(this.events.GROUP_JOIN, { memberId: `member-${this.members}`, memberAssignment: { [this.topic]: partitions } });
+    this.running = true;
   }
 
-  /** kafkajs restarting a crashed consumer builds a new consumer group: paused topics are forgotten. */
+  /** kafkajs restarting a crashed consumer builds a new consumer group (a new member, paused topics forgotten). */
   crash(restart: boolean, error = new Error('connection lost')): void {
+    this.running = false;
+    this.members++;
     this.pausedTopics = new Set();
     this.emit(this.events.CRASH, { error, restart });
   }
