@@ -1,27 +1,62 @@
 import { defineConfig } from 'vitest/config';
 
-// Two tiers: fast unit tests with fakes, and integration tests against a real
-// Kafka broker and a real ansible-playbook (started once per run by the
-// global setups unless AMH_KAFKA_BROKERS / AMH_ANSIBLE_PLAYBOOK point elsewhere).
+// Three groups, run one after another (sequence.groupOrder), all against one
+// Kafka broker and one ansible-playbook that the global setups start once per
+// run (unless AMH_KAFKA_BROKERS / AMH_ANSIBLE_PLAYBOOK point elsewhere):
+//   0. unit tests with fakes, and the integration tests of handlers and the
+//      pipeline, two files at a time (each file has its own topics, group ids
+//      and substrate directory, so they do not see each other);
+//   1. the fault tests (kill -9, shutdown, rebalance, start-up race), two at a
+//      time: they mostly wait on timers and the broker;
+//   2. the network-fault tests, alone: their windows (a 10 s cut, a session
+//      timeout) are timed against a machine that is not busy with anything else.
+const globalSetup = ['test/helpers/ansible-global-setup.ts', 'test/helpers/kafka-global-setup.ts'];
+const faults = [
+  'test/integration/crash.test.ts',
+  'test/integration/delivery.test.ts',
+  'test/integration/delivery-core-rebalance.test.ts',
+  'test/integration/delivery-core-shutdown.test.ts',
+  'test/integration/startup-race.test.ts',
+  'test/integration/vm-wipe-crash.test.ts',
+];
+const network = ['test/integration/faults-proxy.test.ts'];
+const integration = {
+  globalSetup,
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
     projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {
         test: {
-          name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          ...integration,
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          exclude: [...faults, ...network],
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
-          name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/helpers/ansible-global-setup.ts', 'test/helpers/kafka-global-setup.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
-          // Tests share one broker and one machine of 2 cores: one worker runs the files one after another.
-          pool: 'forks',
+          ...integration,
+          name: 'faults',
+          include: faults,
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...integration,
+          name: 'network-faults',
+          include: network,
           poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -16,7 +16,9 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     clientId: options.clientId,
     brokers: [...options.brokers],
     logLevel: KafkaLogLevel.WARN,
-    retry: { initialRetryTime: 300, retries: 8 },
+    // kafkajs doubles its wait up to 30 s by default: after a network cut heals, a consumer could sleep that long
+    // before trying again. Capped like the pipeline's own step retries (pipeline/retry.ts).
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 5_000 },
     ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
