@@ -10,7 +10,8 @@
 #
 # Environment: AMH_KAFKA_VERSION (4.1.1), AMH_KAFKA_PORT (9092),
 # AMH_KAFKA_CONTROLLER_PORT (9093), AMH_KAFKA_HEAP_OPTS (-Xmx512m -Xms256m),
-# AMH_KAFKA_START_TIMEOUT seconds (90).
+# AMH_KAFKA_START_TIMEOUT seconds (90), AMH_KAFKA_DIR (var/kafka: data, logs and pid
+# file; a second broker beside the first needs its own, and its own ports).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +31,7 @@ FETCHED_MARKER="$CACHE_DIR/.fetched"
 SERVER_LOG4J="$CACHE_DIR/log4j2-server.xml"
 TOOLS_LOG4J="$CACHE_DIR/log4j2-tools.xml"
 
-VAR_DIR="$ROOT/var/kafka"
+VAR_DIR="${AMH_KAFKA_DIR:-$ROOT/var/kafka}"
 DATA_DIR="$VAR_DIR/data"
 PROPS="$VAR_DIR/server.properties"
 PID_FILE="$VAR_DIR/kafka.pid"

@@ -7,6 +7,8 @@ export interface ServiceEvents {
   queued: [{ event: SliverEvent; topic: string; partition: number; offset: string }];
   /** Its handler started running (it had its sliver's turn and a global slot). */
   started: [{ event: SliverEvent }];
+  /** A playbook of its operation started a task (live progress: task n of m, on which host). */
+  progress: [{ event: SliverEvent; playbook: string; task: string; host: string | null; taskIndex: number; taskCount: number | null }];
   /** Its result was published on the reply topic. */
   result: [{ result: SliverResult; replayed: boolean; topic: string; partition: number; offset: string }];
   /** An undecodable message was sent to the dead-letter topic. */
