@@ -29,6 +29,8 @@ const integration = {
 
 export default defineConfig({
   test: {
+    // Two cores here: at most two test files at a time, whatever the group.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 }, threads: { maxThreads: 2, minThreads: 1 } },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {
@@ -37,7 +39,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           exclude: [...faults, ...network],
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           sequence: { groupOrder: 0 },
         },
       },
@@ -46,7 +47,6 @@ export default defineConfig({
           ...integration,
           name: 'faults',
           include: faults,
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           sequence: { groupOrder: 1 },
         },
       },
