@@ -35,7 +35,7 @@ function prng(seed) {
 }
 
 /** For sliver i: answered 2-4 times (uniform), and every tenth sliver closed (its last answer a CLOSE). */
-function* plan(N) {
+export function* plan(N) {
   const random = prng(N);
   for (let i = 0; i < N; i++) yield { i, answers: 2 + Math.floor(random() * 3), closed: i % 10 === 0 };
 }
@@ -54,7 +54,7 @@ const HOST_STATS = [{ host: 'sim-worker-1', ok: 14, changed: 3, failures: 0, unr
  * epoch, lease) then `recordAnswer` with the encoded reply, as the service
  * writes them; only the answered versions go on the topic.
  */
-function sliverRecords({ i, answers, closed }, codec, t0) {
+export function sliverRecords({ i, answers, closed }, codec, t0) {
   const sliverId = sliverIdOf(i);
   const writer = WRITERS[i % WRITERS.length];
   let ledger = emptyLedger(sliverId);
