@@ -13,7 +13,7 @@ import { schemaKeys, type SchemaKey } from '../../helpers/schema-keys.js';
  * a default that changed.
  */
 const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-const section = /\n## Configuration\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+const section = /\n### Keys\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
 
 const keys: SchemaKey[] = [
   ...schemaKeys(configSchema as never),
