@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -52,9 +53,18 @@ function classify(key: string, value: string): 'config' | 'elsewhere' | { pendin
   }
 }
 
+/** Compose secrets (`/run/secrets/<name>`) as files with a stand-in value, for a loader that reads them at start-up. */
+const secretsDir = mkdtempSync(join(tmpdir(), 'amh-secrets-'));
+function standIn(value: string): string {
+  const name = /^\/run\/secrets\/(\w+)$/.exec(value)?.[1];
+  if (!name) return value;
+  writeFileSync(join(secretsDir, name), 'stand-in-password\n');
+  return join(secretsDir, name);
+}
+
 /** The config `amh` would load in the container with these variables (pending ones left out). */
 function containerConfig(vars: Record<string, string>) {
-  const usable = Object.fromEntries(Object.entries(vars).filter(([k, v]) => classify(k, v) === 'config'));
+  const usable = Object.fromEntries(Object.entries(vars).filter(([k, v]) => classify(k, v) === 'config').map(([k, v]) => [k, standIn(v)]));
   return loadConfig({ path: join(REPO, 'config/amh.yaml'), env: usable });
 }
 
@@ -174,7 +184,8 @@ describe('docker-compose.yml', () => {
   it('publishes the HTTP port and uses /readyz as the consumer health check', () => {
     const amh = env('amh');
     const port = Number(amh.AMH_HTTP__PORT ?? HTTP_PORT_DEFAULT);
-    expect(service('amh').ports).toContain(`${port}:${port}`);
+    // Published on the host's loopback (the status page has no authentication), container port = http.port.
+    expect(service('amh').ports).toContain(`127.0.0.1:${port}:${port}`);
     const test = service('amh').healthcheck?.test ?? [];
     expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     expect(test[3]).toContain(`http://127.0.0.1:${port}/readyz`);
