@@ -9,6 +9,7 @@ import type { HandlerRegistry } from './handlers/index.js';
 import { PartitionOwnership } from './kafka/assignment.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
+import { expectedTopics, toTopicSpec } from './kafka/topic-specs.js';
 import { ensureTopics } from './kafka/topics.js';
 import { retryTransient } from './kafka/transient.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
@@ -30,20 +31,9 @@ export function ledgerDir(config: ServiceDeps['config']): string {
   return join(config.resolvePath(config.runtime.ledger_dir), config.kafka.topics.state);
 }
 
-export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+export { STATE_TOPIC_CONFIG } from './kafka/topic-specs.js';
 
-/**
- * The compacted state topic: segments roll hourly and the cleaner runs once a
- * tenth of the log is superseded, so a restore reads about one record per
- * sliver (with Kafka's defaults, a week-long 1 GiB segment is never
- * compacted), and tombstones of deleted ledgers go after a day.
- */
-export const STATE_TOPIC_CONFIG = [
-  { name: 'cleanup.policy', value: 'compact' },
-  { name: 'segment.ms', value: String(3_600_000) },
-  { name: 'min.cleanable.dirty.ratio', value: '0.1' },
-  { name: 'delete.retention.ms', value: String(86_400_000) },
-];
+export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
@@ -219,18 +209,10 @@ export class Service {
 
   private async createTopics(logger: Logger): Promise<void> {
     const { kafka } = this.deps.config;
-    const spec = { numPartitions: kafka.partitions, replicationFactor: kafka.replication_factor };
-    const { events, replies, dead_letter, state } = kafka.topics;
-    await ensureTopics(
-      this.kafka,
-      [
-        ...[events, replies, dead_letter].map((topic) => ({ topic, ...spec })),
-        // Same partition count as the events topic, so a sliver's ledger sits on the partition number of its events.
-        { topic: state, ...spec, configEntries: STATE_TOPIC_CONFIG },
-      ],
-      logger,
-      { deadlineMs: kafka.startup_timeout, signal: this.hardStop.signal },
-    );
+    await ensureTopics(this.kafka, expectedTopics(kafka).map(toTopicSpec), logger, {
+      deadlineMs: kafka.startup_timeout,
+      signal: this.hardStop.signal,
+    });
   }
 
   private async shutdown(): Promise<void> {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { fail, parsePositiveInt } from './common.js';
+import { doctorCommand } from './doctor.js';
 import { handlersCommand } from './handlers.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { sendCommand } from './send.js';
 import { tailCommand } from './tail.js';
+import { topicsCreateCommand } from './topics.js';
 
 const program = new Command('amh')
   .description('am-handlers: provisions testbed slivers from Avro events on Kafka by running Ansible playbooks')
@@ -56,5 +58,16 @@ common(program.command('handlers'))
   .option('--json', 'print JSON instead of text')
   .option('--strict', 'exit with status 1 when a playbook is missing on disk')
   .action((opts) => handlersCommand(opts).catch(fail));
+
+common(program.command('doctor'))
+  .description('check config, schemas, playbooks, ansible-playbook and its collections, the broker and the topics; exit 1 on any failure')
+  .option('--json', 'print JSON instead of text')
+  .option('--timeout <seconds>', 'how long the broker checks may take', parsePositiveInt, 10)
+  .action((opts) => doctorCommand(opts).catch(fail));
+
+const topics = program.command('topics').description('manage the Kafka topics of the configuration');
+common(topics.command('create'))
+  .description('create the events, replies, dead-letter and (compacted, co-partitioned) state topics as amh doctor expects; existing ones are checked')
+  .action((opts) => topicsCreateCommand(opts).catch(fail));
 
 program.parseAsync().catch(fail);

@@ -2,3 +2,4 @@ export { loadConfig, DEFAULT_CONFIG_PATH, type LoadOptions, type ResolvedConfig 
 export { configSchema, type HandlerEntry, type OperationTimeouts, type RetryPolicy, type ParsedConfig, type RawConfig } from './schema.js';
 export { duration, parseDuration } from './duration.js';
 export { formatIssues, parseOrThrow } from './issues.js';
+export { applyEnvOverrides, envNameFor, LEGACY_ENV, type EnvOrigins } from './env.js';

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors/index.js';
+import { applyEnvOverrides } from './env.js';
 import { parseOrThrow } from './issues.js';
 import { configSchema, type ParsedConfig } from './schema.js';
 
@@ -14,6 +15,8 @@ export interface ResolvedConfig extends ParsedConfig {
   source: string;
   /** Resolve a path from the file relative to the file's folder. */
   resolvePath(path: string): string;
+  /** Config paths set from the environment -> the variable (named in later validation errors, e.g. plugin settings). */
+  envOrigins: ReadonlyMap<string, string>;
 }
 
 export interface LoadOptions {
@@ -32,13 +35,14 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const source = resolve(options.path ?? env.AMH_CONFIG ?? DEFAULT_CONFIG_PATH);
   const raw = readYaml(source);
-  applyEnv(raw, env);
+  const envOrigins = applyEnvOverrides(raw, env, configSchema);
   options.overrides?.(raw);
-  const parsed = parseOrThrow(configSchema, raw, source);
+  const parsed = parseOrThrow(configSchema, raw, source, [], envOrigins);
   const dir = dirname(source);
   return {
     ...parsed,
     source,
+    envOrigins,
     resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)),
   };
 }
@@ -60,20 +64,4 @@ function readYaml(source: string): Record<string, unknown> {
     throw new ConfigError(`config file ${source}: \`(root)\`: expected a mapping of sections, got ${typeof value}`);
   }
   return value as Record<string, unknown>;
-}
-
-/** Environment variables that override the file (documented in the README). */
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  const section = (name: string): Record<string, unknown> => {
-    const existing = raw[name];
-    if (existing && typeof existing === 'object' && !Array.isArray(existing)) return existing as Record<string, unknown>;
-    const created: Record<string, unknown> = {};
-    raw[name] = created;
-    return created;
-  };
-  if (env.AMH_KAFKA_BROKERS) section('kafka').brokers = env.AMH_KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
-  if (env.AMH_GROUP_ID) section('kafka').group_id = env.AMH_GROUP_ID;
-  if (env.AMH_SCHEMA_REGISTRY_URL) section('kafka').schema_registry = { url: env.AMH_SCHEMA_REGISTRY_URL };
-  if (env.AMH_LOG_LEVEL) section('logging').level = env.AMH_LOG_LEVEL;
-  if (env.AMH_ANSIBLE_PLAYBOOK) section('runtime').ansible_playbook = env.AMH_ANSIBLE_PLAYBOOK;
 }

@@ -6,6 +6,9 @@ import { httpUrl } from './url.js';
  * The configuration file, `config/amh.yaml` by default. Every option is
  * documented here once, with its default. Durations accept `500ms`, `30s`,
  * `15m`, `2h`, `7d`. Relative paths are relative to the config file's folder.
+ * Every key can also be set from the environment as `AMH_<PATH>` with `__`
+ * between levels (`AMH_KAFKA__GROUP_ID`), see env.ts; the README's table of
+ * keys is checked against this schema by test/unit/config/reference.test.ts.
  */
 export const operationTimeouts = z
   .object({

@@ -50,7 +50,7 @@ export class HandlerRegistry {
         );
       }
       const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !COMMON_KEYS.has(key)));
-      const settings = parseOrThrow(plugin.settingsSchema(config.resolvePath), own, config.source, ['handlers', name]);
+      const settings = parseOrThrow(plugin.settingsSchema(config.resolvePath), own, config.source, ['handlers', name], config.envOrigins);
       return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry };
     });
     return new HandlerRegistry(handlers);
