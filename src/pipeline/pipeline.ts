@@ -209,6 +209,7 @@ export class MessagePipeline {
         hardStop: this.o.hardStop,
         messageKey: source.message.key?.toString('utf8') ?? null,
       });
+      this.o.events.emit('finished', { event, result });
       if (lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
       if (operation.aborted && operation.reason instanceof PartitionRevokedError) {
         await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
