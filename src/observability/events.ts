@@ -7,8 +7,23 @@ export interface ServiceEvents {
   queued: [{ event: SliverEvent; topic: string; partition: number; offset: string }];
   /** Its handler started running (it had its sliver's turn and a global slot). */
   started: [{ event: SliverEvent }];
-  /** A playbook of its operation started a task (live progress: task n of m, on which host). */
-  progress: [{ event: SliverEvent; playbook: string; task: string; host: string | null; taskIndex: number; taskCount: number | null }];
+  /**
+   * A playbook of its operation started a task (live progress: task n of m, on which host). `playbook` is the
+   * file name; `step` the 1-based number of that playbook run within the operation (a VM create runs about nine,
+   * cleanups count too); `play` the play's name.
+   */
+  progress: [
+    {
+      event: SliverEvent;
+      playbook: string;
+      task: string;
+      host: string | null;
+      taskIndex: number;
+      taskCount: number | null;
+      step?: number;
+      play?: string;
+    },
+  ];
   /** Its result was published on the reply topic. */
   result: [{ result: SliverResult; replayed: boolean; topic: string; partition: number; offset: string }];
   /** An undecodable message was sent to the dead-letter topic. */
