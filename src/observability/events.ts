@@ -8,8 +8,23 @@ export interface ServiceEvents {
   queued: [{ event: SliverEvent; topic: string; partition: number; offset: string }];
   /** Its handler started running (it had its sliver's turn and a global slot). */
   started: [{ event: SliverEvent }];
-  /** A playbook of its operation started a task (live progress: task n of m, on which host). */
-  progress: [{ event: SliverEvent; playbook: string; task: string; host: string | null; taskIndex: number; taskCount: number | null }];
+  /**
+   * A playbook of its operation started a task (live progress: task n of m, on which host). `playbook` is the
+   * file name; `step` the 1-based number of that playbook run within the operation (a VM create runs about nine,
+   * cleanups count too); `play` the play's name.
+   */
+  progress: [
+    {
+      event: SliverEvent;
+      playbook: string;
+      task: string;
+      host: string | null;
+      taskIndex: number;
+      taskCount: number | null;
+      step?: number;
+      play?: string;
+    },
+  ];
   /** Its handler finished (any outcome), before the answer is recorded and published. */
   finished: [{ event: SliverEvent; result: SliverResult }];
   /** One ansible-playbook run ended (of any operation, cleanups included). */
