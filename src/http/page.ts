@@ -80,7 +80,7 @@ export function renderPage(snapshot: StatusSnapshot): string {
     if (p) {
       var bar = document.createElement('span'); bar.className = 'bar';
       var inner = document.createElement('span');
-      inner.style.width = p.taskCount ? Math.min(100, Math.round(100 * p.taskIndex / p.taskCount)) + '%' : '0%';
+      inner.style.width = p.taskCount ? Math.min(100, Math.round(100 * (p.taskIndex - 1) / p.taskCount)) + '%' : '0%'; // tasks done before this one
       bar.appendChild(inner); td.appendChild(bar);
       td.appendChild(document.createTextNode('task ' + p.taskIndex + (p.taskCount ? ' of ' + p.taskCount : '')));
     } else td.appendChild(document.createTextNode('starting'));
@@ -100,7 +100,7 @@ export function renderPage(snapshot: StatusSnapshot): string {
       tr.setAttribute('data-event-id', r.eventId);
       cell(tr, r.sliverId, 'mono sliver'); cell(tr, r.resourceType); cell(tr, r.operation);
       cell(tr, secs(s.generatedAt - r.startedAt)); progress(tr, r.progress);
-      cell(tr, r.progress ? r.progress.playbook + ' / ' + r.progress.task : '', 'task');
+      cell(tr, r.progress ? (r.progress.step ? '#' + r.progress.step + ' ' : '') + r.progress.playbook + ' / ' + r.progress.task : '', 'task');
       cell(tr, r.progress ? r.progress.host : '', 'host');
     }, 'nothing running');
     fill('results', s.results, 7, function (tr, r) {

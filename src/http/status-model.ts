@@ -12,6 +12,8 @@ export interface ProgressView {
   host: string | null;
   taskIndex: number;
   taskCount: number | null;
+  /** Which playbook run of the operation (1-based), when the runner says. */
+  step: number | null;
 }
 
 export interface InFlightRow {
@@ -116,7 +118,14 @@ export class StatusModel {
       events.on('progress', (p) => {
         const row = this.inFlight.get(p.event.event_id);
         if (!row) return;
-        row.progress = { playbook: clip(p.playbook), task: clip(p.task), host: p.host === null ? null : clip(p.host), taskIndex: p.taskIndex, taskCount: p.taskCount };
+        row.progress = {
+          playbook: clip(p.playbook),
+          task: clip(p.task),
+          host: p.host === null ? null : clip(p.host),
+          taskIndex: p.taskIndex,
+          taskCount: p.taskCount,
+          step: p.step ?? null,
+        };
         this.changed();
       }),
       events.on('finished', ({ event }) => {
