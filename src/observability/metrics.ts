@@ -126,12 +126,10 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   });
   new Gauge({
     name: 'amh_broker_reachable',
-    help: '1 when the last broker probe answered, 0 when it failed (absent before the first)',
+    help: '1 when the last broker probe answered, 0 when it failed or none has finished yet',
     registers,
     collect() {
-      this.reset();
-      const reachable = view.brokerReachable();
-      if (reachable !== null) this.set(reachable ? 1 : 0);
+      this.set(view.brokerReachable() === true ? 1 : 0);
     },
   });
   new Gauge({ name: 'amh_ready', help: '1 when /readyz answers ready', registers, collect() { this.set(view.ready() ? 1 : 0); } });
