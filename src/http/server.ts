@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, errorMessage } from '../errors/index.js';
 import type { HealthReport } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
-import { renderPage } from './page.js';
+import { PAGE_SCRIPT_SOURCE, renderPage } from './page.js';
 import { SseHub } from './sse.js';
 import type { StatusSnapshot } from './status-model.js';
 
@@ -112,7 +112,7 @@ export class HttpServer {
       case '/':
       case '/status':
         return send(res, 200, 'text/html; charset=utf-8', renderPage(endpoints.snapshot()), {
-          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+          'content-security-policy': `default-src 'none'; script-src ${PAGE_SCRIPT_SOURCE}; style-src 'unsafe-inline'; connect-src 'self'`,
         });
       case '/status.json':
         return send(res, 200, 'application/json', JSON.stringify(endpoints.snapshot()));
