@@ -70,7 +70,7 @@ export class BrokerProbe {
     this.stopping ??= (async () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
-      await this.pending?.catch(() => undefined);
+      await this.pending;
       await this.admin?.disconnect().catch(() => undefined);
     })();
     return this.stopping;
@@ -86,13 +86,22 @@ export class BrokerProbe {
       if (this.pending) {
         this.record({ ok: false, error: `the previous probe has not answered for over ${this.o.intervalMs} ms` });
       } else {
-        const probe = this.probe();
-        this.pending = probe.finally(() => (this.pending = null));
-        const outcome = await Promise.race([
-          probe.then(() => null),
-          new Promise<string>((resolve) => setTimeout(resolve, this.o.intervalMs, `no answer within ${this.o.intervalMs} ms`).unref()),
-        ]);
-        this.record(outcome === null ? { ok: true } : { ok: false, error: outcome });
+        // Never rejects (null, or why it failed): a probe that fails after its round gave up on it must not
+        // become an unhandled rejection, which would end the process.
+        const probe = this.probe().then(
+          () => null,
+          (err: unknown) => errorMessage(err),
+        );
+        this.pending = probe.then(() => {
+          this.pending = null;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<string>((resolve) => {
+          timer = setTimeout(resolve, this.o.intervalMs, `no answer within ${this.o.intervalMs} ms`);
+        });
+        const failure = await Promise.race([probe, late]);
+        clearTimeout(timer);
+        this.record(failure === null ? { ok: true } : { ok: false, error: failure });
       }
     } catch (err) {
       this.record({ ok: false, error: errorMessage(err) });

@@ -54,7 +54,7 @@ describe('readiness with a broker that stops and starts', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('turns not ready with the broker as the reason, then ready again, and still answers events', async () => {
+  it('turns not ready with the broker as the reason, then ready again, and still answers events', { timeout: 300_000 }, async () => {
     const service = (t as TestService).service;
     const readyz = () => getJson<Health>(`${baseUrl(service)}/readyz`);
     await eventually('ready at first', async () => (await readyz()).status === 200);
