@@ -18,6 +18,7 @@ const faults = [
   'test/integration/delivery-core-shutdown.test.ts',
   'test/integration/startup-race.test.ts',
   'test/integration/vm-wipe-crash.test.ts',
+  'test/integration/http-readiness.test.ts',
 ];
 const network = ['test/integration/faults-proxy.test.ts'];
 const integration = {

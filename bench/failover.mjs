@@ -188,6 +188,7 @@ async function repetition(rep, o) {
         kafka: { brokers: brokers(), group_id: groupId, topics, create_topics: false },
         runtime: { work_dir: join(dir, 'runs') },
         logging: { level: 'info' },
+        http: { port: 0 }, // two instances on one host
         handlers: { slow: { plugin: 'slow', state_dir: join(dir, 'slow'), delay: o.delay } },
       }),
     );

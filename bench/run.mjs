@@ -416,6 +416,7 @@ function writeConfig(dir, topics, tag, o) {
     consumer: { concurrency: o.concurrency, max_queued: o.maxQueued },
     runtime: { work_dir: join(dir, 'runs') },
     logging: { level: 'silent' },
+    http: { enabled: false },
     handlers: {
       vm: { plugin: 'vm', substrate: { state_dir: join(dir, 'sim') } },
     },

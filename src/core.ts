@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { hostname } from 'node:os';
 import type { ISocketFactory, Kafka } from 'kafkajs';
 import { createPlaybookRunner, locateAnsiblePlaybook } from './ansible/index.js';
-import type { PlaybookRunner } from './ansible/types.js';
+import type { PlaybookRunner, PlaybookRunResult } from './ansible/types.js';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
 import { Executor } from './dispatch/executor.js';
@@ -33,24 +35,41 @@ export interface Core {
   executor: Executor;
   kafka: Kafka;
   workDir: string;
+  /** Why playbooks cannot run now (ansible-playbook gone, work directory not writable), or null. */
+  runnerProblem(): string | null;
 }
 
-export function createCore(deps: CoreDeps): Core {
+/** Hooks of the service into what the core builds. */
+export interface CoreHooks {
+  /** Every playbook run, when it ended (metrics). */
+  onPlaybookRun?: (run: { playbook: string; outcome: PlaybookRunResult['outcome']; exitCode: number | null; durationMs: number }) => void;
+}
+
+export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
   const { config, logger } = deps;
   const instanceId = deps.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const registry = HandlerRegistry.fromConfig(config, deps.plugins ?? BUILTIN_PLUGINS);
   const registryUrl = config.kafka.schema_registry.url;
   const codec = new AvroCodec(deps.catalog ?? SchemaCatalog.load(), registryUrl ? new HttpSchemaRegistry(registryUrl) : undefined);
   const workDir = config.resolvePath(config.runtime.work_dir);
-  const runner =
+  const ansiblePlaybook = deps.runner ? null : (config.runtime.ansible_playbook ?? locateAnsiblePlaybook(repoRoot()));
+  const base =
     deps.runner ??
     createPlaybookRunner({
-      ansiblePlaybook: config.runtime.ansible_playbook ?? locateAnsiblePlaybook(repoRoot()),
+      ansiblePlaybook: ansiblePlaybook as string,
       workDir,
       keepRunDirs: config.runtime.keep_run_dirs,
       defaultKillGraceMs: config.runtime.kill_grace,
       logger,
     });
+  const { onPlaybookRun } = hooks;
+  const runner: PlaybookRunner = onPlaybookRun
+    ? async (request) => {
+        const result = await base(request);
+        onPlaybookRun({ playbook: basename(result.playbook), outcome: result.outcome, exitCode: result.exitCode, durationMs: result.durationMs });
+        return result;
+      }
+    : base;
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
   // The instance id ends the client id, so broker-side logs and group listings name the process.
   const kafka = createKafka({
@@ -59,5 +78,20 @@ export function createCore(deps: CoreDeps): Core {
     logger,
     ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
   });
-  return { instanceId, registry, codec, runner, executor, kafka, workDir };
+  const runnerProblem = (): string | null => {
+    if (ansiblePlaybook === null) return null; // a runner given by the caller
+    if (!usable(ansiblePlaybook, constants.X_OK)) return `${ansiblePlaybook} is not an executable file`;
+    if (!usable(workDir, constants.W_OK) && !usable(dirname(workDir), constants.W_OK)) return `runtime.work_dir ${workDir} is not writable`;
+    return null;
+  };
+  return { instanceId, registry, codec, runner, executor, kafka, workDir, runnerProblem };
+}
+
+function usable(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -14,6 +14,7 @@ import { ensureTopics } from './kafka/topics.js';
 import { retryTransient } from './kafka/transient.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
+import { Monitor } from './observability/monitor.js';
 import { LedgerGate } from './pipeline/02-gate.js';
 import { PartitionCommits } from './pipeline/06-commit.js';
 import { MessagePipeline } from './pipeline/pipeline.js';
@@ -65,14 +66,44 @@ export class Service {
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
   private stopping: Promise<void> | null = null;
+  /** Metrics, /healthz, /readyz and the status page (`http.*`). */
+  readonly monitor: Monitor;
   private _state: ServiceState = 'idle';
   private _failure: AmhError | null = null;
 
   constructor(private readonly deps: ServiceDeps) {
-    this.core = createCore(deps);
+    this.core = createCore(deps, { onPlaybookRun: (run) => this.events.emit('playbookRun', run) });
     ({ instanceId: this.instanceId, registry: this.registry, codec: this.codec, kafka: this.kafka } = this.core);
     this.lanes = new KeyedLanes(deps.config.consumer.concurrency);
     this.running = new RunningOps(deps.config.consumer.cancel_create_on_close);
+    const { topics } = deps.config.kafka;
+    this.monitor = new Monitor({
+      config: deps.config,
+      events: this.events,
+      kafka: this.kafka,
+      logger: deps.logger.child({ instance: this.instanceId }),
+      resourceTypes: this.registry.resourceTypes(),
+      view: {
+        instanceId: this.instanceId,
+        state: () => this._state,
+        failure: () => this._failure?.message ?? null,
+        owned: () => this.ownership.partitions(),
+        paused: () => (this.consumer?.paused().find((t) => t.topic === topics.events)?.partitions ?? []).filter((p) => this.ownership.owns(p)),
+        running: () => this.lanes.running,
+        pending: () => this.pending,
+        uncommitted: (p) => this.runnerLoop?.uncommitted(p) ?? 0,
+        restoring: () => {
+          const restored = new Set((this.store?.describe() ?? []).filter((d) => d.restored).map((d) => d.partition));
+          return this.ownership.partitions().filter((p) => !restored.has(p));
+        },
+        runnerProblem: () => this.core.runnerProblem(),
+      },
+    });
+  }
+
+  /** Where the HTTP endpoints listen (`http.port` 0 picks a free port), or null when `http.enabled` is false. */
+  get httpAddress(): { host: string; port: number } | null {
+    return this.monitor.address;
   }
 
   get state(): ServiceState {
@@ -97,6 +128,7 @@ export class Service {
     const { topics, group_id } = config.kafka;
     const { consumer: c } = config;
     try {
+      await this.monitor.start();
       if (!this.deps.runner) await reapOrphanRuns(this.core.workDir, logger);
       // A broker still starting, or topics another instance is creating, answer with transient errors for a while.
       const startup = <T>(what: string, step: () => Promise<T>): Promise<T> =>
@@ -104,6 +136,7 @@ export class Service {
       if (config.kafka.create_topics) await this.createTopics(logger);
       const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       this.producer = producer;
+      this.monitor.watch(producer);
       await startup('connecting the producer', () => producer.connect());
       this.store = new PartitionedLedgerStore({
         kafka: this.kafka,
@@ -114,6 +147,7 @@ export class Service {
         instanceId: this.instanceId,
         logger,
         onFailure: (err) => this.fail(err, logger),
+        onRestored: (restore) => this.events.emit('ledgerRestored', restore),
       });
       const store = this.store;
       await startup('opening the ledgers', () => store.start());
@@ -183,6 +217,7 @@ export class Service {
     } catch (err) {
       this._state = 'failed';
       await this.disconnect();
+      await this.monitor.stop();
       throw err;
     }
   }
@@ -251,6 +286,7 @@ export class Service {
       clearTimeout(hardTimer);
       await this.disconnect();
       this._state = this._failure ? 'failed' : 'stopped';
+      await this.monitor.stop();
       logger.info({ durationMs: Date.now() - startedAt }, 'stopped');
     }
   }

@@ -114,6 +114,37 @@ def _safe(fn):
     return wrapper
 
 
+def _count_tasks(play):
+    """Tasks of a play that report a task_start: every non-meta task of its blocks and always sections."""
+    try:
+        blocks = play.compile()
+    except Exception:  # noqa: BLE001 - progress is best effort
+        return None
+
+    def count(items):
+        n = 0
+        for item in items or []:
+            if hasattr(item, "block"):  # a Block: its tasks and always section (rescue runs only on failure)
+                n += count(item.block) + count(item.always)
+            elif getattr(item, "action", None) not in _META_ACTIONS:
+                n += 1
+        return n
+
+    # The implicit "Gathering Facts" task is added by the play iterator, not by compile().
+    gather = play.gather_facts
+    if gather is None:
+        try:
+            from ansible import constants as C
+
+            gather = C.DEFAULT_GATHERING != "explicit"
+        except Exception:  # noqa: BLE001
+            gather = True
+    return count(blocks) + (1 if gather else 0)
+
+
+_META_ACTIONS = frozenset(("meta", "ansible.builtin.meta", "ansible.legacy.meta"))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
@@ -146,11 +177,23 @@ class CallbackModule(CallbackBase):
 
     @_safe
     def v2_playbook_on_play_start(self, play):
-        self._emit("play_start", play=play.get_name().strip(), play_id=play._uuid)
+        # Live progress: "task n of m" needs m up front. Counted from the compiled
+        # play (statically imported tasks included); dynamic includes can make
+        # the real number larger, which the reader tolerates.
+        self._task_index = 0
+        self._emit("play_start", play=play.get_name().strip(), play_id=play._uuid, task_count=_count_tasks(play))
 
     @_safe
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._emit("task_start", task=task.get_name().strip(), task_id=task._uuid, action=task.action)
+        self._task_index = getattr(self, "_task_index", 0) + 1
+        self._emit(
+            "task_start", task=task.get_name().strip(), task_id=task._uuid, action=task.action, task_index=self._task_index
+        )
+
+    @_safe
+    def v2_runner_on_start(self, host, task):
+        # Once per host a task starts on: the host of the progress line.
+        self._emit("runner_on_start", host=host.get_name(), task=task.get_name().strip(), task_id=task._uuid)
 
     @_safe
     def v2_playbook_on_handler_task_start(self, task):

@@ -4,10 +4,12 @@ export type {
   PlaybookRunner,
   PlaybookRunRequest,
   PlaybookRunResult,
+  TaskProgress,
   TaskResult,
   TaskStatus,
 } from './types.js';
 export { AnsibleEventParser, findFailedTask, parseEventLine, type AnsibleEvent } from './events.js';
+export { ProgressTracker } from './progress.js';
 export { classifyOutcome } from './outcome.js';
 export { locateAnsiblePlaybook } from './locate.js';
 export { createPlaybookRunner, type PlaybookRunnerOptions } from './runner.js';

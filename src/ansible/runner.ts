@@ -1,13 +1,14 @@
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { playbooksDir } from '../paths.js';
-import { AnsibleEventParser, findFailedTask } from './events.js';
+import { AnsibleEventParser, findFailedTask, type AnsibleEvent } from './events.js';
 import { ansiblePython } from './interpreter.js';
 import { classifyOutcome, type StopReason } from './outcome.js';
 import { signalGroup, trackGroup, waitGroupGone } from './process-group.js';
 import { recordOwner } from './orphans.js';
+import { ProgressTracker } from './progress.js';
 import { prepareRun } from './run-dir.js';
 import type { PlaybookRunner, PlaybookRunRequest, PlaybookRunResult } from './types.js';
 
@@ -71,9 +72,16 @@ async function execute(
   cwd: string,
   logger: Logger,
 ): Promise<Executed> {
+  const progress = new ProgressTracker(basename(request.playbook));
   const parser = new AnsibleEventParser((event) => {
-    if (event.event === 'runner_on_failed' || event.event === 'runner_on_unreachable') {
-      logger.debug({ task: event.task, host: event.host, msg: event.msg }, `ansible ${event.event}`);
+    logTaskEvent(logger, event);
+    const step = progress.next(event);
+    if (step && request.onProgress) {
+      try {
+        request.onProgress(step);
+      } catch (err) {
+        logger.warn({ err }, 'a progress listener threw; the run goes on');
+      }
     }
   });
   let stderrTail = '';
@@ -140,4 +148,12 @@ async function execute(
   const failedTask = outcome === 'ok' ? undefined : findFailedTask(parser.tasks, parser.stats);
   if (failedTask) result.failedTask = failedTask;
   return result;
+}
+
+/** Task results at debug, with host and task (results may carry secrets: the logger redacts them). */
+function logTaskEvent(logger: Logger, event: AnsibleEvent): void {
+  if (!event.event.startsWith('runner_') || event.event === 'runner_on_start' || !logger.isLevelEnabled('debug')) return;
+  const fields: Record<string, unknown> = { ansibleEvent: event.event, task: event.task, host: event.host };
+  for (const key of ['msg', 'item', 'changed', 'ignore_errors', 'result'] as const) if (event[key] !== undefined) fields[key] = event[key];
+  logger.debug(fields, `ansible ${event.event.replace(/^runner_/, '')}: ${String(event.task ?? '')} on ${String(event.host ?? '?')}`);
 }

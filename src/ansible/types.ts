@@ -17,6 +17,22 @@ export interface PlaybookRunRequest {
   logger?: Logger;
   /** Extra environment for ansible-playbook. */
   env?: Record<string, string>;
+  /** Called each time a task starts on a host (live progress). Must not throw. */
+  onProgress?: (progress: TaskProgress) => void;
+}
+
+/** A task that just started on a host: task `taskIndex` of `taskCount` in its play. */
+export interface TaskProgress {
+  /** File name of the playbook (no directory). */
+  playbook: string;
+  play: string;
+  task: string;
+  /** Null when the callback did not name one. */
+  host: string | null;
+  /** 1-based position of the task in its play. */
+  taskIndex: number;
+  /** Tasks the play has (counted when it started); null when unknown. */
+  taskCount: number | null;
 }
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped';

@@ -183,6 +183,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The HTTP endpoints: `/metrics` (Prometheus), `/healthz`, `/readyz` and the status page (`/`, live over `/events`).
+     * The status page shows tenant data (sliver ids, results) without authentication: `host` defaults to the loopback
+     * interface; a container that must be scraped from outside sets `0.0.0.0`.
+     */
+    http: z
+      .object({
+        /** Serve the endpoints at all. */
+        enabled: z.boolean().default(true),
+        /** Interface to listen on: an IP address or a host name. */
+        host: z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'expected an IP address or a host name').default('127.0.0.1'),
+        /** TCP port; 0 picks a free one (logged at start-up). */
+        port: z.number().int().min(0).max(65535).default(9100),
+        /** How often the broker is probed (readiness) and consumer lag sampled; a probe not answered within it fails. */
+        probe_interval: duration.refine((ms) => ms >= 100, 'expected at least 100ms').default(5_000),
+        /** How many recent results and dead letters the status page keeps (memory stays bounded). */
+        recent: z.number().int().min(1).max(1000).default(50),
+      })
+      .strict()
+      .prefault({}),
     logging: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()

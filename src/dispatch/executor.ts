@@ -13,7 +13,7 @@ import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '.
 import type { Logger } from '../observability/logger.js';
 import { RESULT_CODES, buildResult } from '../results/builder.js';
 import { linkSignals } from '../lib/abort.js';
-import { stepRunner } from './playbook-step.js';
+import { stepRunner, type StepProgress } from './playbook-step.js';
 import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';
 
@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   hardStop?: AbortSignal;
   /** The Kafka message key, checked against sliver_id. */
   messageKey?: string | null;
+  /** Live progress of the operation's playbooks: each task start, with its step (n-th playbook run). */
+  onProgress?: (progress: StepProgress) => void;
 }
 
 /**
@@ -78,7 +80,15 @@ export class Executor {
         return new CancelledError(`cancelled: ${errorMessage(opts.signal?.reason ?? 'aborted')}`, undefined);
       };
       const inventory = handler.plugin.inventory?.(handler.settings) ?? null;
-      const steps = { runner: this.options.runner, logger: opts.logger, killGraceMs: this.options.killGraceMs, stats, inventory };
+      const steps = {
+        runner: this.options.runner,
+        logger: opts.logger,
+        killGraceMs: this.options.killGraceMs,
+        stats,
+        inventory,
+        runs: { count: 0 },
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      };
       const { cleanup } = handler.timeouts;
       const { retry } = handler;
       for (;;) {

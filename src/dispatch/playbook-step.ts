@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { HostStats, PlaybookRunner, PlaybookRunResult } from '../ansible/types.js';
+import type { HostStats, PlaybookRunner, PlaybookRunResult, TaskProgress } from '../ansible/types.js';
 import { CancelledError, OperationTimeoutError, PlaybookError, SubstrateError } from '../errors/index.js';
 import type { RunPlaybook } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -14,6 +14,15 @@ export interface StepRunnerOptions {
   inventory?: string | null;
   killGraceMs: number;
   stats: Map<string, HostStats>;
+  /** Counts the playbook runs of the operation (cleanups included): each run's progress names its step. */
+  runs: { count: number };
+  onProgress?: (progress: StepProgress) => void;
+}
+
+/** A task that started, in the n-th playbook run of the operation. */
+export interface StepProgress extends TaskProgress {
+  /** 1-based number of the playbook run within the operation (a VM create runs about nine). */
+  step: number;
 }
 
 /**
@@ -23,12 +32,21 @@ export interface StepRunnerOptions {
  */
 export function stepRunner(options: StepRunnerOptions): RunPlaybook {
   return async (playbook, extraVars) => {
+    const step = ++options.runs.count;
     const result = await options.runner({
       playbook,
       extraVars,
       signal: options.signal,
       killGraceMs: options.killGraceMs,
       logger: options.logger,
+      onProgress: (task) => {
+        // At info: the one line per task that tells an operator where a long operation is (no task results in it).
+        options.logger.info(
+          { progress: { step, playbook: task.playbook, task: task.task, host: task.host, taskIndex: task.taskIndex, taskCount: task.taskCount } },
+          `step ${step} ${task.playbook}: task ${task.taskIndex}/${task.taskCount ?? '?'} ${task.task}${task.host ? ` on ${task.host}` : ''}`,
+        );
+        options.onProgress?.({ ...task, step });
+      },
       ...(options.inventory ? { inventory: options.inventory } : {}),
     });
     mergeHostStats(options.stats, result.stats);

@@ -55,6 +55,7 @@ export class ConsumerRunner {
       // periods (GROUP_JOIN re-applies the pause too). Until it runs again, kafkajs drops commits without an error.
       this.o.logger.warn({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       this.restarted = true;
+      this.o.events.emit('consumerCrashed', { error: payload.error, restart: payload.restart });
       if (!payload.restart) {
         for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);
         this.fatal(new FatalError(`the consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
@@ -66,6 +67,11 @@ export class ConsumerRunner {
   /** Messages handed off and not yet at their fate. */
   get pending(): number {
     return this.inFlight.size;
+  }
+
+  /** Offsets of a partition taken in past its last commit. */
+  uncommitted(partition: number): number {
+    return this.o.commits.uncommitted(partition);
   }
 
   /** Whether fetching is paused by the queue bound. */

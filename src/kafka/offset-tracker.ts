@@ -39,6 +39,13 @@ export class OffsetTracker {
     this.partitions.delete(key(topic, partition));
   }
 
+  /** Offsets taken in past the last committable offset: in flight, or done behind one that is (metrics). */
+  uncommitted(topic: string, partition: number): number {
+    const state = this.partitions.get(key(topic, partition));
+    if (!state || state.highest === null || state.committed === null) return 0;
+    return Math.max(0, Number(state.highest + 1n - state.committed));
+  }
+
   /** Offsets still in flight on a partition (for metrics and shutdown). */
   inFlight(topic: string, partition: number): number {
     return this.partitions.get(key(topic, partition))?.inFlight.size ?? 0;

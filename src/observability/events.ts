@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { PlaybookOutcome } from '../ansible/types.js';
 import type { SliverEvent, SliverResult } from '../codec/types.js';
 
 /** What happens inside the service, for metrics and tests to listen to instead of parsing logs. */
@@ -7,8 +8,27 @@ export interface ServiceEvents {
   queued: [{ event: SliverEvent; topic: string; partition: number; offset: string }];
   /** Its handler started running (it had its sliver's turn and a global slot). */
   started: [{ event: SliverEvent }];
-  /** A playbook of its operation started a task (live progress: task n of m, on which host). */
-  progress: [{ event: SliverEvent; playbook: string; task: string; host: string | null; taskIndex: number; taskCount: number | null }];
+  /**
+   * A playbook of its operation started a task (live progress: task n of m, on which host). `playbook` is the
+   * file name; `step` the 1-based number of that playbook run within the operation (a VM create runs about nine,
+   * cleanups count too); `play` the play's name.
+   */
+  progress: [
+    {
+      event: SliverEvent;
+      playbook: string;
+      task: string;
+      host: string | null;
+      taskIndex: number;
+      taskCount: number | null;
+      step?: number;
+      play?: string;
+    },
+  ];
+  /** Its handler finished (any outcome), before the answer is recorded and published. */
+  finished: [{ event: SliverEvent; result: SliverResult }];
+  /** One ansible-playbook run ended (of any operation, cleanups included). */
+  playbookRun: [{ playbook: string; outcome: PlaybookOutcome; exitCode: number | null; durationMs: number }];
   /** Its result was published on the reply topic. */
   result: [{ result: SliverResult; replayed: boolean; topic: string; partition: number; offset: string }];
   /** An undecodable message was sent to the dead-letter topic. */
@@ -21,6 +41,10 @@ export interface ServiceEvents {
   retry: [{ what: string; error: unknown }];
   /** A rebalance changed the partitions this instance owns. */
   assigned: [{ added: number[]; revoked: number[]; owned: number[] }];
+  /** The ledgers of a partition were restored after it was assigned (`applied` changelog records). */
+  ledgerRestored: [{ partition: number; durationMs: number; applied: number }];
+  /** The Kafka consumer crashed; with `restart` kafkajs rejoins by itself (a new `assigned` follows). */
+  consumerCrashed: [{ error: Error; restart: boolean }];
   /** Offsets were committed. */
   committed: [{ topic: string; partition: number; offset: string }];
 }

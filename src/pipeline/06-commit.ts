@@ -41,6 +41,11 @@ export class PartitionCommits {
     this.tracker.forget(this.topic, partition);
   }
 
+  /** Offsets taken in past the last commit (metrics, status page). */
+  uncommitted(partition: number): number {
+    return this.tracker.uncommitted(this.topic, partition);
+  }
+
   inFlight(partition: number): number {
     return this.tracker.inFlight(this.topic, partition);
   }

@@ -208,7 +208,19 @@ export class MessagePipeline {
         signal: signal.signal,
         hardStop: this.o.hardStop,
         messageKey: source.message.key?.toString('utf8') ?? null,
+        onProgress: (p) =>
+          this.o.events.emit('progress', {
+            event,
+            playbook: p.playbook,
+            task: p.task,
+            host: p.host,
+            taskIndex: p.taskIndex,
+            taskCount: p.taskCount,
+            step: p.step,
+            play: p.play,
+          }),
       });
+      this.o.events.emit('finished', { event, result });
       if (lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
       if (operation.aborted && operation.reason instanceof PartitionRevokedError) {
         await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));

@@ -23,6 +23,8 @@ export interface PartitionedLedgerStoreOptions {
   readBackTimeoutMs?: number;
   /** The reader stopped for good: the service must stop. */
   onFailure?: (err: AmhError) => void;
+  /** A partition's ledgers were restored (metrics). */
+  onRestored?: (restore: { partition: number; durationMs: number; applied: number }) => void;
 }
 
 interface Restoring {
@@ -281,7 +283,9 @@ export class PartitionedLedgerStore implements LedgerStore {
     if (state.position < state.target) return;
     state.resolve();
     if (state.startedAt > 0) {
-      this.o.logger.info({ partition, durationMs: Date.now() - state.startedAt, applied: state.applied }, 'ledgers of a partition restored');
+      const durationMs = Date.now() - state.startedAt;
+      this.o.logger.info({ partition, durationMs, applied: state.applied }, 'ledgers of a partition restored');
+      this.o.onRestored?.({ partition, durationMs, applied: state.applied });
       state.startedAt = 0;
     }
   }

@@ -14,6 +14,8 @@ export function testConfig(extra: Record<string, Record<string, unknown>> = {}, 
     consumer: { concurrency: 4 },
     runtime: { work_dir: join(dir, 'runs'), kill_grace: '2s' },
     logging: { level: 'silent' },
+    // Many services run at once in tests: a free port each (Service.httpAddress says which).
+    http: { port: 0 },
     handlers: {
       vm: {
         plugin: 'vm',

@@ -32,6 +32,7 @@ describe('amh command line', () => {
       stringify({
         kafka: { brokers: kafkaBrokers(), group_id: uniqueName('cli'), topics, create_topics: false },
         runtime: { work_dir: join(dir, 'runs') },
+        http: { port: 0 },
         handlers: {
           vm: { plugin: 'vm', playbooks: { location: join(REPO, 'playbooks/sim') }, substrate: { state_dir: join(dir, 'sim') } },
         },

@@ -31,3 +31,18 @@ describe('OffsetTracker', () => {
     expect(t.complete('ev', 0, 5n)).toBe(6n);
   });
 });
+
+describe('OffsetTracker.uncommitted', () => {
+  it('counts offsets taken in past the committable one: in flight, or done behind one that is', () => {
+    const t = new OffsetTracker();
+    expect(t.uncommitted('t', 0)).toBe(0);
+    for (const o of [10n, 11n, 12n]) t.begin('t', 0, o);
+    expect(t.uncommitted('t', 0)).toBe(3);
+    t.complete('t', 0, 11n); // done, but behind 10
+    expect(t.uncommitted('t', 0)).toBe(3);
+    t.complete('t', 0, 10n); // 10 and 11 committable
+    expect(t.uncommitted('t', 0)).toBe(1);
+    t.complete('t', 0, 12n);
+    expect(t.uncommitted('t', 0)).toBe(0);
+  });
+});
