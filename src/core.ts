@@ -7,7 +7,7 @@ import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
 import { Executor } from './dispatch/executor.js';
 import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
-import { createKafka } from './kafka/client.js';
+import { createKafka, type KafkaConnection } from './kafka/client.js';
 import type { Logger } from './observability/logger.js';
 import { repoRoot } from './paths.js';
 
@@ -32,6 +32,11 @@ export interface Core {
   runner: PlaybookRunner;
   executor: Executor;
   kafka: Kafka;
+  /**
+   * How `kafka` reaches the brokers, for a child process to connect the same way (the ledger restore child);
+   * null when a test's socket factory routes the connections, which a child process cannot share.
+   */
+  kafkaConnection: KafkaConnection | null;
   workDir: string;
 }
 
@@ -52,12 +57,16 @@ export function createCore(deps: CoreDeps): Core {
       logger,
     });
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
+  const connection = kafkaConnection(config, instanceId);
+  const kafka = createKafka({ ...connection, logger, ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}) });
+  return { instanceId, registry, codec, runner, executor, kafka, kafkaConnection: deps.socketFactory ? null : connection, workDir };
+}
+
+/**
+ * The one place the Kafka client options are built from the config: the service's client and the ledger
+ * restore child both connect with this (a security setting added here reaches both).
+ */
+export function kafkaConnection(config: ResolvedConfig, instanceId: string): KafkaConnection {
   // The instance id ends the client id, so broker-side logs and group listings name the process.
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.client_id}/${instanceId}`,
-    logger,
-    ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
-  });
-  return { instanceId, registry, codec, runner, executor, kafka, workDir };
+  return { brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${instanceId}` };
 }

@@ -20,7 +20,7 @@ import { RunningOps } from './pipeline/running.js';
 import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { PartitionedLedgerStore } from './state/partitioned-store.js';
+import { PartitionedLedgerStore, type ChildRestoreSettings } from './state/partitioned-store.js';
 import { LedgerSweeper } from './state/sweeper.js';
 
 export type ServiceDeps = CoreDeps;
@@ -28,6 +28,12 @@ export type ServiceDeps = CoreDeps;
 /** Where the local ledger store of a state topic lives (`runtime.ledger_dir`). */
 export function ledgerDir(config: ServiceDeps['config']): string {
   return join(config.resolvePath(config.runtime.ledger_dir), config.kafka.topics.state);
+}
+
+/** Bulk ledger restores in a child process (`runtime.ledger_restore_child_min_records`), connecting as this process does. */
+export function childRestore(config: ServiceDeps['config'], core: Core): ChildRestoreSettings | undefined {
+  const minRecords = config.runtime.ledger_restore_child_min_records;
+  return minRecords === null || !core.kafkaConnection ? undefined : { connection: core.kafkaConnection, minRecords };
 }
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -124,6 +130,7 @@ export class Service {
         instanceId: this.instanceId,
         logger,
         onFailure: (err) => this.fail(err, logger),
+        restoreInChild: childRestore(config, this.core),
       });
       const store = this.store;
       await startup('opening the ledgers', () => store.start());

@@ -1,8 +1,11 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, TransientError, errorMessage } from '../errors/index.js';
+import { AmhError, TransientError } from '../errors/index.js';
+import type { KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../observability/logger.js';
+import { applyChangelog } from './changelog-apply.js';
+import { partitionsForChild, restoreInChild, type ChildRestoreOutcome } from './child-restore.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
@@ -23,6 +26,25 @@ export interface PartitionedLedgerStoreOptions {
   readBackTimeoutMs?: number;
   /** The reader stopped for good: the service must stop. */
   onFailure?: (err: AmhError) => void;
+  /** Bulk restores in a child process (see `assign`); without it every restore runs in this process. */
+  restoreInChild?: ChildRestoreSettings;
+}
+
+export interface ChildRestoreSettings {
+  /** How the child reaches the brokers: the service's own client options (core.ts `kafkaConnection`). */
+  connection: KafkaConnection;
+  /** An assignment with at least this many records to restore sends its largest partitions to a child (`runtime.ledger_restore_child_min_records`). */
+  minRecords: number;
+  /** A child silent for this long is killed (default 120 s); its partitions go on in this process. */
+  stallMs?: number;
+}
+
+/** A bulk restore child at work, and the restores it was given. */
+interface RestoreChild {
+  stop: AbortController;
+  states: Map<number, Restoring>;
+  pid?: number;
+  ended: Promise<void>;
 }
 
 interface Restoring {
@@ -37,6 +59,8 @@ interface Restoring {
   /** Where this restore started, and how many changelog records it applied. */
   from: bigint;
   applied: number;
+  /** Restored by a child process: 'running' while it is (this process's reader leaves the partition alone). */
+  child: 'running' | 'done' | 'failed' | null;
 }
 
 /**
@@ -61,8 +85,11 @@ export class PartitionedLedgerStore implements LedgerStore {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private allPartitions: number[] = [];
+  private readonly children = new Set<RestoreChild>();
+  private childRuns = 0;
   private failure: AmhError | null = null;
   private stopped = false;
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly o: PartitionedLedgerStoreOptions) {}
 
@@ -94,11 +121,18 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.position();
   }
 
-  /** Starts restoring these partitions (those not already followed); resolves when all of them are restored. */
+  /**
+   * Starts restoring these partitions (those not already followed); resolves when all of them are restored.
+   * When they have at least `restoreInChild.minRecords` records to restore in all, the largest of them are
+   * restored by a child process (until less than that is left here), and this process follows them from the
+   * child's checkpoints: the memory a bulk restore touches goes away with the child. A child that fails or
+   * is killed leaves its checkpoints exact, and this process restores the rest itself.
+   */
   async assign(partitions: readonly number[]): Promise<void> {
     const local = this.requireLocal();
     const fresh = partitions.filter((p) => !this.parts.has(p));
     if (fresh.length > 0) {
+      const created = new Map<number, Restoring>();
       const watermarks = new Map((await this.requireAdmin().fetchTopicOffsets(this.o.topic)).map((w) => [w.partition, w]));
       for (const p of fresh) {
         if (this.parts.has(p)) continue;
@@ -114,11 +148,13 @@ export class PartitionedLedgerStore implements LedgerStore {
         let reject: (err: unknown) => void = () => {};
         const ready = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
         ready.catch(() => undefined);
-        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now(), from: start ?? low, applied: 0 };
+        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now(), from: start ?? low, applied: 0, child: null };
         this.parts.set(p, state);
+        created.set(p, state);
         this.o.logger.info({ partition: p, from: state.position.toString(), to: high.toString(), warm: start !== undefined }, 'restoring the ledgers of a partition');
         this.checkRestored(p, state);
       }
+      this.delegate(created);
       this.position();
     }
     await Promise.all(partitions.map((p) => this.ready(p)));
@@ -130,6 +166,8 @@ export class PartitionedLedgerStore implements LedgerStore {
       this.parts.get(p)?.reject(new TransientError(`partition ${p} of ${this.o.topic} was revoked while restoring`));
       this.parts.delete(p);
     }
+    // A child left with nothing we still follow is stopped (what it committed stays, as a cache).
+    for (const c of this.children) if (![...c.states].some(([p, s]) => this.parts.get(p) === s)) c.stop.abort();
     if (partitions.length > 0) this.position();
   }
 
@@ -190,15 +228,21 @@ export class PartitionedLedgerStore implements LedgerStore {
     return this.parts.has(partition) ? this.requireLocal().ledgersOf(partition) : [];
   }
 
-  /** Partitions followed now, with how many ledgers each holds locally. */
-  describe(): { partition: number; ledgers: number; restored: boolean; from: bigint; applied: number }[] {
+  /** Partitions followed now, with how many ledgers each holds locally, and whether a child restored them. */
+  describe(): { partition: number; ledgers: number; restored: boolean; from: bigint; applied: number; child: Restoring['child'] }[] {
     return [...this.parts].map(([partition, s]) => ({
       partition,
       ledgers: this.local?.count(partition) ?? 0,
       restored: s.position >= s.target,
       from: s.from,
       applied: s.applied,
+      child: s.child,
     }));
+  }
+
+  /** Restore children started so far, and the process ids of those running now. */
+  restoreChildren(): { started: number; running: number[] } {
+    return { started: this.childRuns, running: [...this.children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])) };
   }
 
   /** Bytes of the local store on disk. */
@@ -206,11 +250,17 @@ export class PartitionedLedgerStore implements LedgerStore {
     return this.local?.bytes() ?? 0;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.reads.wakeAll();
-    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
-    await this.local?.close().catch(() => undefined);
+  /** Kills the restore children, stops the reader and closes the local store. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      this.reads.wakeAll();
+      for (const c of this.children) c.stop.abort();
+      await Promise.allSettled([...this.children].map((c) => c.ended));
+      await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
+      await this.local?.close().catch(() => undefined);
+    })();
+    return this.stopping;
   }
 
   private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
@@ -241,40 +291,95 @@ export class PartitionedLedgerStore implements LedgerStore {
   private async applyBatch({ batch }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
     const state = this.parts.get(p);
-    if (!state || batch.messages.length === 0) return;
+    if (!state || state.child === 'running' || batch.messages.length === 0) return;
     const local = this.requireLocal();
-    const changes = new Map<string, SliverLedger | null>();
-    const current = (id: string): WriteStamp | undefined => (changes.has(id) ? (changes.get(id) ?? undefined) : local.head(id));
-    let next = state.position;
-    for (const message of batch.messages) {
-      const offset = BigInt(message.offset);
-      if (offset < state.position) continue; // before where this partition's restore starts
-      next = offset + 1n;
-      state.applied++;
-      const id = message.key?.toString('utf8');
-      if (!id) continue;
-      if (!message.value) {
-        changes.set(id, null); // tombstone: the sliver's ledger is gone
-        continue;
-      }
-      let record: SliverLedger;
-      try {
-        record = (await this.o.codec.decode('state', message.value)).value;
-      } catch (err) {
-        this.o.logger.error({ err, topic: this.o.topic, partition: p, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
-        continue;
-      }
-      const known = current(id);
-      if (supersedes(record, known)) changes.set(id, record);
-      else if (known && !sameWrite(known, record)) this.conflict(id, known, record, p, message.offset);
-    }
+    const { changes, next, applied, conflicts } = await applyChangelog(batch.messages, state.position, {
+      codec: this.o.codec,
+      head: (id) => local.head(id),
+      logger: this.o.logger,
+      topic: this.o.topic,
+      partition: p,
+    });
+    state.applied += applied;
+    for (const c of conflicts) this.conflict(c.sliverId, c.known, c.ignored, p, c.offset);
     if (this.parts.get(p) !== state) return; // revoked meanwhile
     if (next > state.position) {
-      await this.requireLocal().write(p, changes, next);
+      await local.write(p, changes, next);
       state.position = next;
     }
     this.checkRestored(p, state);
     this.reads.wakeAll();
+  }
+
+  /** Sends the largest of these fresh restores to a child process, when they are large enough (see `assign`). */
+  private delegate(created: ReadonlyMap<number, Restoring>): void {
+    const settings = this.o.restoreInChild;
+    if (!settings || this.stopped) return;
+    const gaps = new Map([...created].map(([p, s]) => [p, s.target - s.position]));
+    const picked = partitionsForChild(gaps, settings.minRecords);
+    if (picked.length === 0) return;
+    const states = new Map(picked.map((p) => [p, created.get(p) as Restoring]));
+    for (const s of states.values()) s.child = 'running';
+    const run = ++this.childRuns;
+    const child: RestoreChild = { stop: new AbortController(), states, ended: Promise.resolve() };
+    this.children.add(child);
+    const current = (p: number): Restoring | undefined => {
+      const s = states.get(p);
+      return s && this.parts.get(p) === s && s.child === 'running' ? s : undefined;
+    };
+    this.o.logger.info({ partitions: picked, records: picked.reduce((n, p) => n + (gaps.get(p) ?? 0n), 0n).toString(), run }, 'restoring ledgers in a child process');
+    child.ended = restoreInChild({
+      job: {
+        connection: settings.connection,
+        topic: this.o.topic,
+        dir: this.requireLocal().dir,
+        groupId: `amh-ledger-${this.o.instanceId}-restore-${run}`,
+        partitions: [...states].map(([partition, s]) => ({ partition, from: s.position, target: s.target })),
+        logLevel: this.o.logger.level,
+      },
+      logger: this.o.logger.child({ restoreChild: run }),
+      signal: child.stop.signal,
+      stallMs: settings.stallMs ?? 120_000,
+      onStart: (pid) => (child.pid = pid),
+      onProgress: (p, position, applied) => {
+        const s = current(p);
+        if (!s) return;
+        s.applied += applied;
+        if (position > s.position) s.position = position;
+        if (s.position >= s.target) this.handBack(p, s, 'done');
+        this.reads.wakeAll();
+      },
+      onConflict: (p, c) => this.conflict(c.sliverId, c.known, c.ignored, p, c.offset),
+    }).then((outcome) => this.childEnded(child, outcome));
+  }
+
+  /** The child ended: what it did not hand back goes on here, from the checkpoint it committed. */
+  private childEnded(child: RestoreChild, outcome: ChildRestoreOutcome): void {
+    this.children.delete(child);
+    const left = [...child.states].filter(([p, s]) => this.parts.get(p) === s && s.child === 'running');
+    if (!outcome.ok) {
+      const partitions = left.map(([p]) => p);
+      if (left.length > 0 && !this.stopped) {
+        this.o.logger.warn({ reason: outcome.reason, partitions }, `ledger restore child failed: ${outcome.reason}; restoring the rest in this process from its checkpoints`);
+      } else this.o.logger.info({ reason: outcome.reason }, 'ledger restore child stopped: nothing it restored is still followed');
+    }
+    if (left.length === 0 || this.stopped) return;
+    const local = this.requireLocal();
+    local.refresh();
+    for (const [p, s] of left) {
+      const at = local.checkpoint(p);
+      if (at !== undefined && at > s.position) s.position = at;
+      this.handBack(p, s, outcome.ok ? 'done' : 'failed');
+    }
+    this.reads.wakeAll();
+  }
+
+  /** This process's reader follows the partition again, from where the child left it. */
+  private handBack(partition: number, state: Restoring, how: 'done' | 'failed'): void {
+    state.child = how;
+    this.requireLocal().refresh();
+    this.checkRestored(partition, state);
+    this.position();
   }
 
   private checkRestored(partition: number, state: Restoring): void {
@@ -292,21 +397,23 @@ export class PartitionedLedgerStore implements LedgerStore {
       'ledger record from a superseded writer ignored',
     );
     if (known.writer !== this.o.instanceId) return;
-    void this.update(sliverId, reassert(this.o.instanceId, known)).catch(
+    // After the partition is restored (or not followed any more): while a child restores it, nothing here reads writes back.
+    const restored = this.parts.get(partition)?.ready.catch(() => undefined) ?? Promise.resolve();
+    void restored.then(() => this.update(sliverId, reassert(this.o.instanceId, known))).catch(
       (err: unknown) => this.o.logger.warn({ err, sliverId }, 'could not re-assert a ledger record; the next write will'),
     );
   }
 
-  /** Pause what we do not follow; seek what we do to where it stands. */
+  /** Pause what we do not follow (or a child restores); seek what we do to where it stands. */
   private position(): void {
     const consumer = this.consumer;
     if (!consumer) return;
     try {
-      const others = this.allPartitions.filter((p) => !this.parts.has(p));
+      const followed = [...this.parts].filter(([, s]) => s.child !== 'running');
+      const others = this.allPartitions.filter((p) => !followed.some(([f]) => f === p));
       if (others.length > 0) consumer.pause([{ topic: this.o.topic, partitions: others }]);
-      const followed = [...this.parts.keys()];
-      if (followed.length > 0) consumer.resume([{ topic: this.o.topic, partitions: followed }]);
-      for (const [partition, s] of this.parts) consumer.seek({ topic: this.o.topic, partition, offset: s.position.toString() });
+      if (followed.length > 0) consumer.resume([{ topic: this.o.topic, partitions: followed.map(([p]) => p) }]);
+      for (const [partition, s] of followed) consumer.seek({ topic: this.o.topic, partition, offset: s.position.toString() });
     } catch (err) {
       // Before the reader's first join there is nothing to pause or seek yet; its GROUP_JOIN comes back here.
       this.o.logger.debug({ err }, 'ledger reader not positioned yet');
