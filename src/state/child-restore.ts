@@ -114,20 +114,3 @@ function relay(logger: Logger, line: string): void {
     logger.info({ line }, 'ledger restore child');
   }
 }
-
-/**
- * Which partitions of an assignment restore in a child: the largest, until
- * what is left for this process is under `minRecords` records in all (none
- * when the whole assignment is). The gap of a partition is its high
- * watermark minus where its restore starts (checkpoint or low watermark).
- */
-export function partitionsForChild(gaps: ReadonlyMap<number, bigint>, minRecords: number): number[] {
-  let left = [...gaps.values()].reduce((sum, g) => sum + (g > 0n ? g : 0n), 0n);
-  const picked: number[] = [];
-  for (const [partition, gap] of [...gaps].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : a[0] - b[0]))) {
-    if (left < BigInt(minRecords) || gap <= 0n) break;
-    picked.push(partition);
-    left -= gap;
-  }
-  return picked.sort((a, b) => a - b);
-}

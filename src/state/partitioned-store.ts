@@ -2,13 +2,12 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
 import { AmhError, TransientError } from '../errors/index.js';
-import type { KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../observability/logger.js';
 import { applyChangelog } from './changelog-apply.js';
-import { partitionsForChild, restoreInChild, type ChildRestoreOutcome } from './child-restore.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
+import { RestoreDelegation, type ChildRestoreSettings, type Restoring } from './restore-delegation.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
@@ -30,38 +29,7 @@ export interface PartitionedLedgerStoreOptions {
   restoreInChild?: ChildRestoreSettings;
 }
 
-export interface ChildRestoreSettings {
-  /** How the child reaches the brokers: the service's own client options (core.ts `kafkaConnection`). */
-  connection: KafkaConnection;
-  /** An assignment with at least this many records to restore sends its largest partitions to a child (`runtime.ledger_restore_child_min_records`). */
-  minRecords: number;
-  /** A child silent for this long is killed (default 120 s); its partitions go on in this process. */
-  stallMs?: number;
-}
-
-/** A bulk restore child at work, and the restores it was given. */
-interface RestoreChild {
-  stop: AbortController;
-  states: Map<number, Restoring>;
-  pid?: number;
-  ended: Promise<void>;
-}
-
-interface Restoring {
-  /** Next changelog offset to apply. */
-  position: bigint;
-  /** Restored once `position` reaches this (the end of the partition when it was assigned). */
-  target: bigint;
-  ready: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  startedAt: number;
-  /** Where this restore started, and how many changelog records it applied. */
-  from: bigint;
-  applied: number;
-  /** Restored by a child process: 'running' while it is (this process's reader leaves the partition alone). */
-  child: 'running' | 'done' | 'failed' | null;
-}
+export type { ChildRestoreSettings };
 
 /**
  * Ledgers that follow partitions (Kafka Streams' model): the compacted state
@@ -85,13 +53,23 @@ export class PartitionedLedgerStore implements LedgerStore {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private allPartitions: number[] = [];
-  private readonly children = new Set<RestoreChild>();
-  private childRuns = 0;
+  private readonly delegation: RestoreDelegation;
   private failure: AmhError | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
 
-  constructor(private readonly o: PartitionedLedgerStoreOptions) {}
+  constructor(private readonly o: PartitionedLedgerStoreOptions) {
+    this.delegation = new RestoreDelegation(o.restoreInChild, {
+      topic: o.topic,
+      instanceId: o.instanceId,
+      logger: o.logger,
+      local: () => this.requireLocal(),
+      isCurrent: (p, s) => this.parts.get(p) === s,
+      handBack: (p, s, how) => this.handBack(p, s, how),
+      conflict: (p, c) => this.conflict(c.sliverId, c.known, c.ignored, p, c.offset),
+      progressed: () => this.reads.wakeAll(),
+    });
+  }
 
   private get timeoutMs(): number {
     return this.o.readBackTimeoutMs ?? 30_000;
@@ -154,7 +132,7 @@ export class PartitionedLedgerStore implements LedgerStore {
         this.o.logger.info({ partition: p, from: state.position.toString(), to: high.toString(), warm: start !== undefined }, 'restoring the ledgers of a partition');
         this.checkRestored(p, state);
       }
-      this.delegate(created);
+      this.delegation.delegate(created);
       this.position();
     }
     await Promise.all(partitions.map((p) => this.ready(p)));
@@ -167,7 +145,7 @@ export class PartitionedLedgerStore implements LedgerStore {
       this.parts.delete(p);
     }
     // A child left with nothing we still follow is stopped (what it committed stays, as a cache).
-    for (const c of this.children) if (![...c.states].some(([p, s]) => this.parts.get(p) === s)) c.stop.abort();
+    this.delegation.revoked();
     if (partitions.length > 0) this.position();
   }
 
@@ -242,7 +220,7 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   /** Restore children started so far, and the process ids of those running now. */
   restoreChildren(): { started: number; running: number[] } {
-    return { started: this.childRuns, running: [...this.children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])) };
+    return this.delegation.describe();
   }
 
   /** Bytes of the local store on disk. */
@@ -255,8 +233,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.stopping ??= (async () => {
       this.stopped = true;
       this.reads.wakeAll();
-      for (const c of this.children) c.stop.abort();
-      await Promise.allSettled([...this.children].map((c) => c.ended));
+      await this.delegation.stop();
       await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
       await this.local?.close().catch(() => undefined);
     })();
@@ -308,69 +285,6 @@ export class PartitionedLedgerStore implements LedgerStore {
       state.position = next;
     }
     this.checkRestored(p, state);
-    this.reads.wakeAll();
-  }
-
-  /** Sends the largest of these fresh restores to a child process, when they are large enough (see `assign`). */
-  private delegate(created: ReadonlyMap<number, Restoring>): void {
-    const settings = this.o.restoreInChild;
-    if (!settings || this.stopped) return;
-    const gaps = new Map([...created].map(([p, s]) => [p, s.target - s.position]));
-    const picked = partitionsForChild(gaps, settings.minRecords);
-    if (picked.length === 0) return;
-    const states = new Map(picked.map((p) => [p, created.get(p) as Restoring]));
-    for (const s of states.values()) s.child = 'running';
-    const run = ++this.childRuns;
-    const child: RestoreChild = { stop: new AbortController(), states, ended: Promise.resolve() };
-    this.children.add(child);
-    const current = (p: number): Restoring | undefined => {
-      const s = states.get(p);
-      return s && this.parts.get(p) === s && s.child === 'running' ? s : undefined;
-    };
-    this.o.logger.info({ partitions: picked, records: picked.reduce((n, p) => n + (gaps.get(p) ?? 0n), 0n).toString(), run }, 'restoring ledgers in a child process');
-    child.ended = restoreInChild({
-      job: {
-        connection: settings.connection,
-        topic: this.o.topic,
-        dir: this.requireLocal().dir,
-        groupId: `amh-ledger-${this.o.instanceId}-restore-${run}`,
-        partitions: [...states].map(([partition, s]) => ({ partition, from: s.position, target: s.target })),
-        logLevel: this.o.logger.level,
-      },
-      logger: this.o.logger.child({ restoreChild: run }),
-      signal: child.stop.signal,
-      stallMs: settings.stallMs ?? 120_000,
-      onStart: (pid) => (child.pid = pid),
-      onProgress: (p, position, applied) => {
-        const s = current(p);
-        if (!s) return;
-        s.applied += applied;
-        if (position > s.position) s.position = position;
-        if (s.position >= s.target) this.handBack(p, s, 'done');
-        this.reads.wakeAll();
-      },
-      onConflict: (p, c) => this.conflict(c.sliverId, c.known, c.ignored, p, c.offset),
-    }).then((outcome) => this.childEnded(child, outcome));
-  }
-
-  /** The child ended: what it did not hand back goes on here, from the checkpoint it committed. */
-  private childEnded(child: RestoreChild, outcome: ChildRestoreOutcome): void {
-    this.children.delete(child);
-    const left = [...child.states].filter(([p, s]) => this.parts.get(p) === s && s.child === 'running');
-    if (!outcome.ok) {
-      const partitions = left.map(([p]) => p);
-      if (left.length > 0 && !this.stopped) {
-        this.o.logger.warn({ reason: outcome.reason, partitions }, `ledger restore child failed: ${outcome.reason}; restoring the rest in this process from its checkpoints`);
-      } else this.o.logger.info({ reason: outcome.reason }, 'ledger restore child stopped: nothing it restored is still followed');
-    }
-    if (left.length === 0 || this.stopped) return;
-    const local = this.requireLocal();
-    local.refresh();
-    for (const [p, s] of left) {
-      const at = local.checkpoint(p);
-      if (at !== undefined && at > s.position) s.position = at;
-      this.handBack(p, s, outcome.ok ? 'done' : 'failed');
-    }
     this.reads.wakeAll();
   }
 
