@@ -51,12 +51,12 @@ const USAGE = `usage: node bench/ledgers.mjs [options]
   --stores baseline,partitioned   which stores to measure (default: both when partitioned-store.js is built)
   --timeout 900           give up on one child after this many seconds
   --partitioned-module F  the module exporting PartitionedLedgerStore (default dist/state/partitioned-store.js)
-  --child-min-records 50000  partitioned store: restores of at least this many records go to a child process
+  --child-min-records 20000  partitioned store: restores of at least this many records go to a child process
                           (runtime.ledger_restore_child_min_records, same default); 'off' restores in-process
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092), AMH_KAFKA_VERSION (printed; default 4.1.1 as scripts/kafka.sh)`;
 
 function parseArgs(argv) {
-  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null, partitionedModule: BUILT_PARTITIONED_MODULE, childMinRecords: 50_000 };
+  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null, partitionedModule: BUILT_PARTITIONED_MODULE, childMinRecords: 20_000 };
   const num = (v, name) => {
     const n = Number(String(v).replace(/_/g, ''));
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got ${v}`);

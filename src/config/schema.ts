@@ -176,7 +176,7 @@ export const configSchema = z
          * largest of them are restored by a short-lived child process (the memory a bulk restore touches goes away
          * with it), until less than this is left for the service itself. `null`: always restore in the service.
          */
-        ledger_restore_child_min_records: z.number().int().min(0).nullable().default(50_000),
+        ledger_restore_child_min_records: z.number().int().min(0).nullable().default(20_000),
         /** Keep run directories after the run (debugging). */
         keep_run_dirs: z.boolean().default(false),
         /** Between SIGTERM and SIGKILL of a playbook's process group. */

@@ -66,8 +66,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/`consumer\.ledger_retention`: ledger_retention must be at least 1h/);
   });
 
-  it('restores ledgers in a child from 50,000 records by default; null turns it off; a bad value is refused naming the path', () => {
-    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).runtime.ledger_restore_child_min_records).toBe(50_000);
+  it('restores ledgers in a child from 20,000 records by default; null turns it off; a bad value is refused naming the path', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).runtime.ledger_restore_child_min_records).toBe(20_000);
     const off = loadConfig({ path: configFile('handlers:\n  vm: {}\nruntime: { ledger_restore_child_min_records: null }\n'), env: {} });
     expect(off.runtime.ledger_restore_child_min_records).toBeNull();
     for (const bad of ['-1', '1.5', 'many']) {
