@@ -16,6 +16,7 @@ const faults = [
   'test/integration/delivery.test.ts',
   'test/integration/delivery-core-rebalance.test.ts',
   'test/integration/delivery-core-shutdown.test.ts',
+  'test/integration/ledgers-child-restore.test.ts',
   'test/integration/startup-race.test.ts',
   'test/integration/vm-wipe-crash.test.ts',
   'test/integration/http-readiness.test.ts',

@@ -51,10 +51,12 @@ const USAGE = `usage: node bench/ledgers.mjs [options]
   --stores baseline,partitioned   which stores to measure (default: both when partitioned-store.js is built)
   --timeout 900           give up on one child after this many seconds
   --partitioned-module F  the module exporting PartitionedLedgerStore (default dist/state/partitioned-store.js)
+  --child-min-records 20000  partitioned store: restores of at least this many records go to a child process
+                          (runtime.ledger_restore_child_min_records, same default); 'off' restores in-process
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092), AMH_KAFKA_VERSION (printed; default 4.1.1 as scripts/kafka.sh)`;
 
 function parseArgs(argv) {
-  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null, partitionedModule: BUILT_PARTITIONED_MODULE };
+  const o = { sizes: [100_000, 1_000_000], refill: false, probes: 100_000, stores: null, timeoutS: 900, child: null, partitionedModule: BUILT_PARTITIONED_MODULE, childMinRecords: 20_000 };
   const num = (v, name) => {
     const n = Number(String(v).replace(/_/g, ''));
     if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: expected a positive integer, got ${v}`);
@@ -74,6 +76,7 @@ function parseArgs(argv) {
       case '--stores': o.stores = next().split(','); break;
       case '--timeout': o.timeoutS = num(next(), a); break;
       case '--partitioned-module': o.partitionedModule = next(); break;
+      case '--child-min-records': { const v = next(); o.childMinRecords = v === 'off' ? null : v === '0' ? 0 : num(v, a); break; }
       case '--child': o.child = JSON.parse(next()); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -120,17 +123,53 @@ async function openStore(c, deps) {
   const t = performance.now();
   if (c.store === 'partitioned') {
     const { PartitionedLedgerStore } = await import(c.module);
-    const store = new PartitionedLedgerStore({ ...deps, dir: c.dir });
+    // As the service does (service.ts childRestore): bulk restores in a child process that connects like this one.
+    const restoreInChild = c.childMinRecords === null ? undefined : { connection: { brokers: brokers(), clientId: 'amh-ledbench-restore' }, minRecords: c.childMinRecords };
+    const store = new PartitionedLedgerStore({ ...deps, dir: c.dir, restoreInChild });
     await store.start();
     const started = performance.now();
+    const watch = watchChildren(store);
     await store.assign(OWNED);
-    return { store, startMs: started - t, restoreMs: performance.now() - t };
+    const restoreMs = performance.now() - t;
+    return { store, startMs: started - t, restoreMs, children: await watch.stop() };
   }
   const { KafkaLedgerStore } = await import('../dist/state/kafka-store.js');
   // The default catch-up deadline (30 s) is for the service's start-up retries; here one restore must simply finish.
   const store = new KafkaLedgerStore({ ...deps, readBackTimeoutMs: 1_800_000 });
   await store.start();
-  return { store, startMs: Number.NaN, restoreMs: performance.now() - t };
+  return { store, startMs: Number.NaN, restoreMs: performance.now() - t, children: null };
+}
+
+/**
+ * The restore children a store starts (`store.restoreChildren()`, when it has them) and the peak RSS of each,
+ * sampled from /proc every 100 ms: memory the restore needs while it runs, gone when the child exits.
+ */
+function watchChildren(store) {
+  if (typeof store.restoreChildren !== 'function') return { stop: async () => null };
+  let peak = 0;
+  const sample = () => {
+    for (const pid of store.restoreChildren().running) {
+      try {
+        const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+        peak = Math.max(peak, kb * 1024);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    async stop() {
+      // Wait (bounded) for the children to exit: their partitions are handed back as each reaches its target.
+      for (let k = 0; k < 300 && store.restoreChildren().running.length > 0; k++) {
+        sample();
+        await sleep(100);
+      }
+      clearInterval(timer);
+      const { started, running } = store.restoreChildren();
+      return { started, peakRss: started > 0 ? peak : Number.NaN, stillRunning: running.length };
+    },
+  };
 }
 
 async function child(c) {
@@ -142,7 +181,7 @@ async function child(c) {
   const instanceId = `ledbench-${c.phase}-${process.pid}-${Date.now().toString(36)}`;
   await collect();
   const before = process.memoryUsage();
-  const { store, startMs, restoreMs } = await openStore(c, { kafka, producer, codec, topic: c.topic, instanceId, logger: silentLogger() });
+  const { store, startMs, restoreMs, children } = await openStore(c, { kafka, producer, codec, topic: c.topic, instanceId, logger: silentLogger() });
   await collect();
   const after = { ...process.memoryUsage(), ...rssParts() };
   // The baseline has no local store: n/a rather than 0 (its directory stays empty).
@@ -178,6 +217,7 @@ async function child(c) {
     n: c.n,
     startMs,
     restoreMs,
+    children,
     before: { rss: before.rss, heapUsed: before.heapUsed, external: before.external },
     after: { rss: after.rss, rssAnon: after.rssAnon, rssFile: after.rssFile, heapUsed: after.heapUsed, external: after.external, arrayBuffers: after.arrayBuffers },
     localBytes,
@@ -210,9 +250,9 @@ function runChild(c, timeoutS) {
 async function measure(store, filled, n, o) {
   const dir = mkdtempSync(join(tmpdir(), `amh-ledbench-${store}-`));
   try {
-    const base = { store, topic: filled.topic, n, dir, probes: o.probes, module: resolve(o.partitionedModule) };
+    const base = { store, topic: filled.topic, n, dir, probes: o.probes, module: resolve(o.partitionedModule), childMinRecords: o.childMinRecords };
     const cold = await runChild({ ...base, phase: 'cold' }, o.timeoutS);
-    log(`N=${int(n)} ${store}: cold restore ${sec(cold.restoreMs)} s, RSS ${mib(cold.after.rss)} MiB, heap ${mib(cold.after.heapUsed)} MiB, p99 ${cold.p99Ms.toFixed(4)} ms`);
+    log(`N=${int(n)} ${store}: cold restore ${sec(cold.restoreMs)} s, RSS ${mib(cold.after.rss)} MiB (anon ${mib(cold.after.rssAnon)}, file ${mib(cold.after.rssFile)}), children ${JSON.stringify(cold.children)}, heap ${mib(cold.after.heapUsed)} MiB, p99 ${cold.p99Ms.toFixed(4)} ms`);
     const warm = await runChild({ ...base, phase: 'warm' }, o.timeoutS);
     log(`N=${int(n)} ${store}: warm restart ${sec(warm.restoreMs)} s, RSS ${mib(warm.after.rss)} MiB`);
     return { store, n, filled, cold, warm };
@@ -230,6 +270,7 @@ const ROWS = [
   ['cold restore, no local store (s) [baseline: whole topic]', (r) => sec(r.cold.restoreMs), (r) => r.cold.restoreMs],
   ['warm restart, local store present (s) [baseline: none, whole topic again]', (r) => sec(r.warm.restoreMs), (r) => r.warm.restoreMs],
   ['ledgers held after restore', (r) => int(r.cold.held ?? Number.NaN), (r) => r.cold.held ?? Number.NaN],
+  ['restore children started (cold) / their peak RSS (MiB), gone after the restore', (r) => (r.cold.children ? `${r.cold.children.started} / ${mib(r.cold.children.peakRss)}` : 'n/a'), null],
   ['RSS after restore + GC (MiB)', (r) => mib(r.cold.after.rss), (r) => r.cold.after.rss],
   ['  of which anonymous (RssAnon: heap, buffers, native allocations) (MiB)', (r) => mib(r.cold.after.rssAnon), (r) => r.cold.after.rssAnon],
   ['  of which file-backed (RssFile: mapped files, e.g. the LMDB map; reclaimable page cache) (MiB)', (r) => mib(r.cold.after.rssFile), (r) => r.cold.after.rssFile],

@@ -9,7 +9,7 @@ import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
 import { Executor } from './dispatch/executor.js';
 import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
-import { createKafka } from './kafka/client.js';
+import { createKafka, type KafkaConnection } from './kafka/client.js';
 import type { Logger } from './observability/logger.js';
 import { repoRoot } from './paths.js';
 
@@ -34,6 +34,11 @@ export interface Core {
   runner: PlaybookRunner;
   executor: Executor;
   kafka: Kafka;
+  /**
+   * How `kafka` reaches the brokers, for a child process to connect the same way (the ledger restore child);
+   * null when a test's socket factory routes the connections, which a child process cannot share.
+   */
+  kafkaConnection: KafkaConnection | null;
   workDir: string;
   /** Why playbooks cannot run now (ansible-playbook gone, work directory not writable), or null. */
   runnerProblem(): string | null;
@@ -71,20 +76,24 @@ export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
       }
     : base;
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
-  // The instance id ends the client id, so broker-side logs and group listings name the process.
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.client_id}/${instanceId}`,
-    logger,
-    ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
-  });
+  const connection = kafkaConnection(config, instanceId);
+  const kafka = createKafka({ ...connection, logger, ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}) });
   const runnerProblem = (): string | null => {
     if (ansiblePlaybook === null) return null; // a runner given by the caller
     if (!usable(ansiblePlaybook, constants.X_OK)) return `${ansiblePlaybook} is not an executable file`;
     if (!usable(workDir, constants.W_OK) && !usable(dirname(workDir), constants.W_OK)) return `runtime.work_dir ${workDir} is not writable`;
     return null;
   };
-  return { instanceId, registry, codec, runner, executor, kafka, workDir, runnerProblem };
+  return { instanceId, registry, codec, runner, executor, kafka, kafkaConnection: deps.socketFactory ? null : connection, workDir, runnerProblem };
+}
+
+/**
+ * The one place the Kafka client options are built from the config: the service's client and the ledger
+ * restore child both connect with this (a security setting added here reaches both).
+ */
+export function kafkaConnection(config: ResolvedConfig, instanceId: string): KafkaConnection {
+  // The instance id ends the client id, so broker-side logs and group listings name the process.
+  return { brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${instanceId}` };
 }
 
 function usable(path: string, mode: number): boolean {

@@ -10,7 +10,7 @@ import { MessagePipeline } from './pipeline/pipeline.js';
 import { RunningOps } from './pipeline/running.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { ledgerDir } from './service.js';
+import { childRestore, ledgerDir } from './service.js';
 import { PartitionedLedgerStore } from './state/partitioned-store.js';
 
 export interface ReplayOptions {
@@ -73,6 +73,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
     instanceId: core.instanceId,
     logger,
     onFailure: (err) => stopped.abort(err),
+    restoreInChild: childRestore(config, core),
   });
   const summary: ReplaySummary = { ranges: [], events: 0, duplicate: 0, stale: 0, run: 0, undecodable: 0, dryRun: options.dryRun ?? false, peakHeld: 0 };
   try {

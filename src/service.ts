@@ -22,7 +22,7 @@ import { RunningOps } from './pipeline/running.js';
 import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
-import { PartitionedLedgerStore } from './state/partitioned-store.js';
+import { PartitionedLedgerStore, type ChildRestoreSettings } from './state/partitioned-store.js';
 import { LedgerSweeper } from './state/sweeper.js';
 
 export type ServiceDeps = CoreDeps;
@@ -33,6 +33,11 @@ export function ledgerDir(config: ServiceDeps['config']): string {
 }
 
 export { STATE_TOPIC_CONFIG } from './kafka/topic-specs.js';
+/** Bulk ledger restores in a child process (`runtime.ledger_restore_child_min_records`), connecting as this process does. */
+export function childRestore(config: ServiceDeps['config'], core: Core): ChildRestoreSettings | undefined {
+  const minRecords = config.runtime.ledger_restore_child_min_records;
+  return minRecords === null || !core.kafkaConnection ? undefined : { connection: core.kafkaConnection, minRecords };
+}
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -148,6 +153,7 @@ export class Service {
         logger,
         onFailure: (err) => this.fail(err, logger),
         onRestored: (restore) => this.events.emit('ledgerRestored', restore),
+        restoreInChild: childRestore(config, this.core),
       });
       const store = this.store;
       await startup('opening the ledgers', () => store.start());

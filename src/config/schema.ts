@@ -174,6 +174,12 @@ export const configSchema = z
          * Safe to delete: it is rebuilt from the state topic.
          */
         ledger_dir: z.string().default('../var/ledgers'),
+        /**
+         * When the partitions assigned to an instance have at least this many state-topic records to restore, the
+         * largest of them are restored by a short-lived child process (the memory a bulk restore touches goes away
+         * with it), until less than this is left for the service itself. `null`: always restore in the service.
+         */
+        ledger_restore_child_min_records: z.number().int().min(0).nullable().default(20_000),
         /** Keep run directories after the run (debugging). */
         keep_run_dirs: z.boolean().default(false),
         /** Between SIGTERM and SIGKILL of a playbook's process group. */

@@ -1,9 +1,18 @@
 import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type LogEntry } from 'kafkajs';
 import type { Logger } from '../observability/logger.js';
 
-export interface KafkaClientOptions {
+/**
+ * Everything a process needs to reach the brokers as this service does, and
+ * nothing that cannot cross a process boundary (it is structured-cloned to
+ * the ledger restore child, state/restore-child.ts): security settings
+ * (TLS, SASL) belong here, so the child connects exactly like the service.
+ */
+export interface KafkaConnection {
   brokers: readonly string[];
   clientId: string;
+}
+
+export interface KafkaClientOptions extends KafkaConnection {
   logger: Logger;
   /** Default: kafkajs' own (plain TCP). Tests pass one that routes every broker connection through a fault proxy. */
   socketFactory?: ISocketFactory;

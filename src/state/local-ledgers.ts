@@ -63,22 +63,7 @@ export class LocalLedgers {
     }
     const attempt = (): LocalLedgers => {
       mkdirSync(dir, { recursive: true });
-      const root = open({ path: dir, ...LMDB_OPTIONS });
-      const meta = root.openDB<Meta, string>({ name: 'meta' });
-      const found = meta.get('meta');
-      const store = new LocalLedgers(
-        root,
-        root.openDB({ name: 'ledgers' }),
-        root.openDB({ name: 'heads' }),
-        root.openDB({ name: 'by-partition', keyEncoding: 'ordered-binary' }),
-        root.openDB({ name: 'checkpoints' }),
-        dir,
-      );
-      if (found && (found.format !== FORMAT || found.topic !== topic)) {
-        throw new Error(`local store belongs to ${found.topic} (format ${found.format}), not ${topic} (format ${FORMAT})`);
-      }
-      if (!found) meta.putSync('meta', { format: FORMAT, topic });
-      return store;
+      return LocalLedgers.openExisting(dir, topic, true);
     };
     try {
       return attempt();
@@ -87,6 +72,39 @@ export class LocalLedgers {
       rmSync(dir, { recursive: true, force: true });
       return attempt();
     }
+  }
+
+  /**
+   * Opens the store another process opened (and checked) for `topic`, without
+   * wiping anything: the bulk restore child writes into its parent's store.
+   * Throws when it is not that store.
+   */
+  static attach(dir: string, topic: string): LocalLedgers {
+    return LocalLedgers.openExisting(dir, topic, false);
+  }
+
+  private static openExisting(dir: string, topic: string, create: boolean): LocalLedgers {
+    const root = open({ path: dir, ...LMDB_OPTIONS });
+    const meta = root.openDB<Meta, string>({ name: 'meta' });
+    const found = meta.get('meta');
+    const store = new LocalLedgers(
+      root,
+      root.openDB({ name: 'ledgers' }),
+      root.openDB({ name: 'heads' }),
+      root.openDB({ name: 'by-partition', keyEncoding: 'ordered-binary' }),
+      root.openDB({ name: 'checkpoints' }),
+      dir,
+    );
+    if ((found || !create) && (found?.format !== FORMAT || found.topic !== topic)) {
+      throw new Error(`local store belongs to ${found?.topic ?? 'nothing'} (format ${found?.format ?? '?'}), not ${topic} (format ${FORMAT})`);
+    }
+    if (!found) meta.putSync('meta', { format: FORMAT, topic });
+    return store;
+  }
+
+  /** Reads from now on see what other processes (the restore child) committed, at once rather than at the next event turn. */
+  refresh(): void {
+    this.root.resetReadTxn();
   }
 
   get(sliverId: string): SliverLedger | undefined {

@@ -1,11 +1,13 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, TransientError, errorMessage } from '../errors/index.js';
+import { AmhError, TransientError } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
+import { applyChangelog } from './changelog-apply.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
+import { RestoreDelegation, type ChildRestoreSettings, type Restoring } from './restore-delegation.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
@@ -25,21 +27,11 @@ export interface PartitionedLedgerStoreOptions {
   onFailure?: (err: AmhError) => void;
   /** A partition's ledgers were restored (metrics). */
   onRestored?: (restore: { partition: number; durationMs: number; applied: number }) => void;
+  /** Bulk restores in a child process (see `assign`); without it every restore runs in this process. */
+  restoreInChild?: ChildRestoreSettings;
 }
 
-interface Restoring {
-  /** Next changelog offset to apply. */
-  position: bigint;
-  /** Restored once `position` reaches this (the end of the partition when it was assigned). */
-  target: bigint;
-  ready: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  startedAt: number;
-  /** Where this restore started, and how many changelog records it applied. */
-  from: bigint;
-  applied: number;
-}
+export type { ChildRestoreSettings };
 
 /**
  * Ledgers that follow partitions (Kafka Streams' model): the compacted state
@@ -63,10 +55,23 @@ export class PartitionedLedgerStore implements LedgerStore {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private allPartitions: number[] = [];
+  private readonly delegation: RestoreDelegation;
   private failure: AmhError | null = null;
   private stopped = false;
+  private stopping: Promise<void> | null = null;
 
-  constructor(private readonly o: PartitionedLedgerStoreOptions) {}
+  constructor(private readonly o: PartitionedLedgerStoreOptions) {
+    this.delegation = new RestoreDelegation(o.restoreInChild, {
+      topic: o.topic,
+      instanceId: o.instanceId,
+      logger: o.logger,
+      local: () => this.requireLocal(),
+      isCurrent: (p, s) => this.parts.get(p) === s,
+      handBack: (p, s, how) => this.handBack(p, s, how),
+      conflict: (p, c) => this.conflict(c.sliverId, c.known, c.ignored, p, c.offset),
+      progressed: () => this.reads.wakeAll(),
+    });
+  }
 
   private get timeoutMs(): number {
     return this.o.readBackTimeoutMs ?? 30_000;
@@ -96,11 +101,18 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.position();
   }
 
-  /** Starts restoring these partitions (those not already followed); resolves when all of them are restored. */
+  /**
+   * Starts restoring these partitions (those not already followed); resolves when all of them are restored.
+   * When they have at least `restoreInChild.minRecords` records to restore in all, the largest of them are
+   * restored by a child process (until less than that is left here), and this process follows them from the
+   * child's checkpoints: the memory a bulk restore touches goes away with the child. A child that fails or
+   * is killed leaves its checkpoints exact, and this process restores the rest itself.
+   */
   async assign(partitions: readonly number[]): Promise<void> {
     const local = this.requireLocal();
     const fresh = partitions.filter((p) => !this.parts.has(p));
     if (fresh.length > 0) {
+      const created = new Map<number, Restoring>();
       const watermarks = new Map((await this.requireAdmin().fetchTopicOffsets(this.o.topic)).map((w) => [w.partition, w]));
       for (const p of fresh) {
         if (this.parts.has(p)) continue;
@@ -116,11 +128,13 @@ export class PartitionedLedgerStore implements LedgerStore {
         let reject: (err: unknown) => void = () => {};
         const ready = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
         ready.catch(() => undefined);
-        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now(), from: start ?? low, applied: 0 };
+        const state: Restoring = { position: start ?? low, target: high, ready, resolve, reject, startedAt: Date.now(), from: start ?? low, applied: 0, child: null };
         this.parts.set(p, state);
+        created.set(p, state);
         this.o.logger.info({ partition: p, from: state.position.toString(), to: high.toString(), warm: start !== undefined }, 'restoring the ledgers of a partition');
         this.checkRestored(p, state);
       }
+      this.delegation.delegate(created);
       this.position();
     }
     await Promise.all(partitions.map((p) => this.ready(p)));
@@ -132,6 +146,8 @@ export class PartitionedLedgerStore implements LedgerStore {
       this.parts.get(p)?.reject(new TransientError(`partition ${p} of ${this.o.topic} was revoked while restoring`));
       this.parts.delete(p);
     }
+    // A child left with nothing we still follow is stopped (what it committed stays, as a cache).
+    this.delegation.revoked();
     if (partitions.length > 0) this.position();
   }
 
@@ -192,15 +208,21 @@ export class PartitionedLedgerStore implements LedgerStore {
     return this.parts.has(partition) ? this.requireLocal().ledgersOf(partition) : [];
   }
 
-  /** Partitions followed now, with how many ledgers each holds locally. */
-  describe(): { partition: number; ledgers: number; restored: boolean; from: bigint; applied: number }[] {
+  /** Partitions followed now, with how many ledgers each holds locally, and whether a child restored them. */
+  describe(): { partition: number; ledgers: number; restored: boolean; from: bigint; applied: number; child: Restoring['child'] }[] {
     return [...this.parts].map(([partition, s]) => ({
       partition,
       ledgers: this.local?.count(partition) ?? 0,
       restored: s.position >= s.target,
       from: s.from,
       applied: s.applied,
+      child: s.child,
     }));
+  }
+
+  /** Restore children started so far, and the process ids of those running now. */
+  restoreChildren(): { started: number; running: number[] } {
+    return this.delegation.describe();
   }
 
   /** Bytes of the local store on disk. */
@@ -208,11 +230,16 @@ export class PartitionedLedgerStore implements LedgerStore {
     return this.local?.bytes() ?? 0;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.reads.wakeAll();
-    await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
-    await this.local?.close().catch(() => undefined);
+  /** Kills the restore children, stops the reader and closes the local store. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      this.reads.wakeAll();
+      await this.delegation.stop();
+      await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
+      await this.local?.close().catch(() => undefined);
+    })();
+    return this.stopping;
   }
 
   private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
@@ -243,40 +270,32 @@ export class PartitionedLedgerStore implements LedgerStore {
   private async applyBatch({ batch }: EachBatchPayload): Promise<void> {
     const p = batch.partition;
     const state = this.parts.get(p);
-    if (!state || batch.messages.length === 0) return;
+    if (!state || state.child === 'running' || batch.messages.length === 0) return;
     const local = this.requireLocal();
-    const changes = new Map<string, SliverLedger | null>();
-    const current = (id: string): WriteStamp | undefined => (changes.has(id) ? (changes.get(id) ?? undefined) : local.head(id));
-    let next = state.position;
-    for (const message of batch.messages) {
-      const offset = BigInt(message.offset);
-      if (offset < state.position) continue; // before where this partition's restore starts
-      next = offset + 1n;
-      state.applied++;
-      const id = message.key?.toString('utf8');
-      if (!id) continue;
-      if (!message.value) {
-        changes.set(id, null); // tombstone: the sliver's ledger is gone
-        continue;
-      }
-      let record: SliverLedger;
-      try {
-        record = (await this.o.codec.decode('state', message.value)).value;
-      } catch (err) {
-        this.o.logger.error({ err, topic: this.o.topic, partition: p, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
-        continue;
-      }
-      const known = current(id);
-      if (supersedes(record, known)) changes.set(id, record);
-      else if (known && !sameWrite(known, record)) this.conflict(id, known, record, p, message.offset);
-    }
+    const { changes, next, applied, conflicts } = await applyChangelog(batch.messages, state.position, {
+      codec: this.o.codec,
+      head: (id) => local.head(id),
+      logger: this.o.logger,
+      topic: this.o.topic,
+      partition: p,
+    });
+    state.applied += applied;
+    for (const c of conflicts) this.conflict(c.sliverId, c.known, c.ignored, p, c.offset);
     if (this.parts.get(p) !== state) return; // revoked meanwhile
     if (next > state.position) {
-      await this.requireLocal().write(p, changes, next);
+      await local.write(p, changes, next);
       state.position = next;
     }
     this.checkRestored(p, state);
     this.reads.wakeAll();
+  }
+
+  /** This process's reader follows the partition again, from where the child left it. */
+  private handBack(partition: number, state: Restoring, how: 'done' | 'failed'): void {
+    state.child = how;
+    this.requireLocal().refresh();
+    this.checkRestored(partition, state);
+    this.position();
   }
 
   private checkRestored(partition: number, state: Restoring): void {
@@ -296,21 +315,23 @@ export class PartitionedLedgerStore implements LedgerStore {
       'ledger record from a superseded writer ignored',
     );
     if (known.writer !== this.o.instanceId) return;
-    void this.update(sliverId, reassert(this.o.instanceId, known)).catch(
+    // After the partition is restored (or not followed any more): while a child restores it, nothing here reads writes back.
+    const restored = this.parts.get(partition)?.ready.catch(() => undefined) ?? Promise.resolve();
+    void restored.then(() => this.update(sliverId, reassert(this.o.instanceId, known))).catch(
       (err: unknown) => this.o.logger.warn({ err, sliverId }, 'could not re-assert a ledger record; the next write will'),
     );
   }
 
-  /** Pause what we do not follow; seek what we do to where it stands. */
+  /** Pause what we do not follow (or a child restores); seek what we do to where it stands. */
   private position(): void {
     const consumer = this.consumer;
     if (!consumer) return;
     try {
-      const others = this.allPartitions.filter((p) => !this.parts.has(p));
+      const followed = [...this.parts].filter(([, s]) => s.child !== 'running');
+      const others = this.allPartitions.filter((p) => !followed.some(([f]) => f === p));
       if (others.length > 0) consumer.pause([{ topic: this.o.topic, partitions: others }]);
-      const followed = [...this.parts.keys()];
-      if (followed.length > 0) consumer.resume([{ topic: this.o.topic, partitions: followed }]);
-      for (const [partition, s] of this.parts) consumer.seek({ topic: this.o.topic, partition, offset: s.position.toString() });
+      if (followed.length > 0) consumer.resume([{ topic: this.o.topic, partitions: followed.map(([p]) => p) }]);
+      for (const [partition, s] of followed) consumer.seek({ topic: this.o.topic, partition, offset: s.position.toString() });
     } catch (err) {
       // Before the reader's first join there is nothing to pause or seek yet; its GROUP_JOIN comes back here.
       this.o.logger.debug({ err }, 'ledger reader not positioned yet');

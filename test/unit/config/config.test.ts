@@ -66,6 +66,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/`consumer\.ledger_retention`: ledger_retention must be at least 1h/);
   });
 
+  it('restores ledgers in a child from 20,000 records by default; null turns it off; a bad value is refused naming the path', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).runtime.ledger_restore_child_min_records).toBe(20_000);
+    const off = loadConfig({ path: configFile('handlers:\n  vm: {}\nruntime: { ledger_restore_child_min_records: null }\n'), env: {} });
+    expect(off.runtime.ledger_restore_child_min_records).toBeNull();
+    for (const bad of ['-1', '1.5', 'many']) {
+      const file = configFile(`handlers:\n  vm: {}\nruntime: { ledger_restore_child_min_records: ${bad} }\n`);
+      expect(() => loadConfig({ path: file, env: {} }), bad).toThrow(/`runtime\.ledger_restore_child_min_records`/);
+    }
+  });
+
   it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {
     const file = configFile('handlers:\n  vm: {}\nconsumer: { shutdown_grace: 30s, shutdown_timeout: 10s }\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/consumer\.shutdown_timeout/);

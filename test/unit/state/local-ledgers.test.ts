@@ -24,4 +24,16 @@ describe('LocalLedgers', () => {
     expect(again.get('s1')).toBeUndefined();
     await again.close();
   });
+
+  it('attach (the restore child) opens only the store its parent opened for that topic, and wipes nothing', async () => {
+    const dir = join(root, 'attached');
+    const parent = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    await parent.write(0, new Map([['s2', { ...emptyLedger('s2'), version: 1 }]]), 7n);
+    expect(() => LocalLedgers.attach(dir, 'other.state')).toThrow(/belongs to amh\.state/);
+    expect(() => LocalLedgers.attach(join(root, 'never-opened'), 'amh.state')).toThrow(/belongs to nothing/);
+    const child = LocalLedgers.attach(dir, 'amh.state');
+    expect(child.checkpoint(0)).toBe(7n);
+    expect(child.get('s2')?.version).toBe(1);
+    await parent.close();
+  });
 });

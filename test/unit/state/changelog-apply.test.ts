@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import type { SliverLedger } from '../../../src/codec/types.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { applyChangelog, type ChangelogRecord } from '../../../src/state/changelog-apply.js';
+import { emptyLedger, type WriteStamp } from '../../../src/state/ledger.js';
+import { partitionsForChild } from '../../../src/state/restore-delegation.js';
+import { codec } from '../../helpers/service.js';
+
+const ledger = (id: string, epoch: number, version: number, writer = 'w'): SliverLedger => ({ ...emptyLedger(id), epoch, version, writer });
+const record = (offset: number, id: string | null, value: SliverLedger | null | Buffer): ChangelogRecord => ({
+  offset: String(offset),
+  key: id === null ? null : Buffer.from(id),
+  value: value === null ? null : Buffer.isBuffer(value) ? value : codec.encode('state', value),
+});
+const context = (held: Record<string, WriteStamp> = {}) => ({ codec, head: (id: string) => held[id], logger: silentLogger(), topic: 't', partition: 0 });
+
+describe('applyChangelog (the rules both the store and the restore child apply)', () => {
+  it('skips records before `from`, keeps the highest (epoch, version) of a batch, and deletes on a tombstone', async () => {
+    const out = await applyChangelog(
+      [
+        record(3, 'a', ledger('a', 1, 9)), // before `from`: already applied
+        record(5, 'a', ledger('a', 1, 1)),
+        record(6, 'a', ledger('a', 2, 1)),
+        record(7, 'b', ledger('b', 1, 1)),
+        record(8, 'b', null),
+        record(9, 'c', ledger('c', 1, 4)),
+      ],
+      5n,
+      context(),
+    );
+    expect(out.next).toBe(10n);
+    expect(out.applied).toBe(5);
+    expect([...out.changes.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect(out.changes.get('a')).toMatchObject({ epoch: 2, version: 1 });
+    expect(out.changes.get('b')).toBeNull();
+    expect(out.conflicts).toEqual([]);
+  });
+
+  it('reports a lower record of another write as a conflict, against what is held locally or earlier in the batch', async () => {
+    const held = { x: { writer: 'us', epoch: 5, version: 2 } };
+    const out = await applyChangelog(
+      [
+        record(0, 'x', ledger('x', 3, 7, 'old')), // loses to the held ledger
+        record(1, 'x', ledger('x', 5, 2, 'us')), // the held write itself, read back: no conflict
+        record(2, 'y', ledger('y', 4, 1, 'us')),
+        record(3, 'y', ledger('y', 4, 1, 'late')), // same (epoch, version), another writer: the first in the log wins
+      ],
+      0n,
+      context(held),
+    );
+    expect(out.changes.has('x')).toBe(false);
+    expect(out.changes.get('y')).toMatchObject({ writer: 'us' });
+    expect(out.conflicts).toEqual([
+      { sliverId: 'x', known: { writer: 'us', epoch: 5, version: 2 }, ignored: { writer: 'old', epoch: 3, version: 7 }, offset: '0' },
+      { sliverId: 'y', known: { writer: 'us', epoch: 4, version: 1 }, ignored: { writer: 'late', epoch: 4, version: 1 }, offset: '3' },
+    ]);
+  });
+
+  it('counts an unreadable or keyless record as applied (the checkpoint moves past it) and changes nothing for it', async () => {
+    const out = await applyChangelog([record(10, 'z', Buffer.from('not avro')), record(11, null, ledger('k', 1, 1)), record(12, 'z', ledger('z', 1, 1))], 10n, context());
+    expect(out).toMatchObject({ next: 13n, applied: 3, conflicts: [] });
+    expect([...out.changes.keys()]).toEqual(['z']);
+  });
+
+  it('leaves `next` at `from` when the batch holds nothing new', async () => {
+    const out = await applyChangelog([record(1, 'a', ledger('a', 1, 1))], 2n, context());
+    expect(out).toMatchObject({ next: 2n, applied: 0 });
+    expect(out.changes.size).toBe(0);
+  });
+});
+
+describe('partitionsForChild', () => {
+  const gaps = (entries: [number, number][]): Map<number, bigint> => new Map(entries.map(([p, g]) => [p, BigInt(g)]));
+
+  it('sends nothing to a child when the whole assignment is under the threshold', () => {
+    expect(partitionsForChild(gaps([[0, 10_000], [1, 20_000], [2, 19_999]]), 50_000)).toEqual([]);
+  });
+
+  it('sends the largest partitions until less than the threshold is left in-process', () => {
+    // 100k in all: 40k (p1) leaves 60k, 30k (p3) leaves 30k < 50k.
+    expect(partitionsForChild(gaps([[0, 20_000], [1, 40_000], [2, 10_000], [3, 30_000]]), 50_000)).toEqual([1, 3]);
+    // A cold restore at 1M: four partitions of about 250k each, all to the child.
+    expect(partitionsForChild(gaps([[0, 250_100], [1, 249_800], [2, 250_400], [3, 249_700]]), 50_000)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('with a threshold of 0 sends every partition with something to restore, and never an empty one', () => {
+    expect(partitionsForChild(gaps([[0, 5], [1, 0], [2, 1]]), 0)).toEqual([0, 2]);
+  });
+});
