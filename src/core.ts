@@ -53,8 +53,7 @@ export function createCore(deps: CoreDeps): Core {
     });
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
   // The instance id ends the client id, so broker-side logs and group listings name the process.
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
+  const kafka = createKafka(config.kafka, {
     clientId: `${config.kafka.client_id}/${instanceId}`,
     logger,
     ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
