@@ -16,6 +16,8 @@ const faults = [
   'test/integration/delivery.test.ts',
   'test/integration/delivery-core-rebalance.test.ts',
   'test/integration/delivery-core-shutdown.test.ts',
+  // Starts (and stops) its own secure broker.
+  'test/integration/kafka-security.test.ts',
   'test/integration/startup-race.test.ts',
   'test/integration/vm-wipe-crash.test.ts',
 ];
