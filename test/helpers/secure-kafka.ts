@@ -53,6 +53,7 @@ export async function startSecureBroker(ports: SecureBrokerPorts): Promise<Secur
   const started = await kafkaScript(['start', '--secure'], env);
   if (started.code !== 0) {
     await kafkaScript(['stop'], env);
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`scripts/kafka.sh start --secure failed (exit ${started.code}):\n${started.output}`);
   }
   const tls = join(dir, 'tls');
