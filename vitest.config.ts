@@ -17,6 +17,8 @@ const faults = [
   'test/integration/delivery-core-rebalance.test.ts',
   'test/integration/delivery-core-shutdown.test.ts',
   'test/integration/ledgers-child-restore.test.ts',
+  // Starts (and stops) its own secure broker.
+  'test/integration/kafka-security.test.ts',
   'test/integration/startup-race.test.ts',
   'test/integration/vm-wipe-crash.test.ts',
   'test/integration/http-readiness.test.ts',

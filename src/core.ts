@@ -9,7 +9,7 @@ import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
 import { Executor } from './dispatch/executor.js';
 import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
-import { createKafka, type KafkaConnection } from './kafka/client.js';
+import { createKafkaFor, kafkaConnection, type KafkaConnection } from './kafka/client.js';
 import type { Logger } from './observability/logger.js';
 import { repoRoot } from './paths.js';
 
@@ -76,24 +76,17 @@ export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
       }
     : base;
   const executor = new Executor({ registry, runner, killGraceMs: config.runtime.kill_grace });
-  const connection = kafkaConnection(config, instanceId);
-  const kafka = createKafka({ ...connection, logger, ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}) });
+  // The instance id ends the client id, so broker-side logs and group listings name the process.
+  const connection = kafkaConnection(config.kafka, `${config.kafka.client_id}/${instanceId}`);
+  const kafka = createKafkaFor(connection, { logger, ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}) });
   const runnerProblem = (): string | null => {
     if (ansiblePlaybook === null) return null; // a runner given by the caller
     if (!usable(ansiblePlaybook, constants.X_OK)) return `${ansiblePlaybook} is not an executable file`;
     if (!usable(workDir, constants.W_OK) && !usable(dirname(workDir), constants.W_OK)) return `runtime.work_dir ${workDir} is not writable`;
     return null;
   };
+  // A child process cannot share a test's socket factory: with one, restores stay in this process.
   return { instanceId, registry, codec, runner, executor, kafka, kafkaConnection: deps.socketFactory ? null : connection, workDir, runnerProblem };
-}
-
-/**
- * The one place the Kafka client options are built from the config: the service's client and the ledger
- * restore child both connect with this (a security setting added here reaches both).
- */
-export function kafkaConnection(config: ResolvedConfig, instanceId: string): KafkaConnection {
-  // The instance id ends the client id, so broker-side logs and group listings name the process.
-  return { brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}/${instanceId}` };
 }
 
 function usable(path: string, mode: number): boolean {

@@ -2,6 +2,7 @@ import { Partitioners } from 'kafkajs';
 import { createCore, type CoreDeps } from './core.js';
 import { KeyedLanes } from './dispatch/lanes.js';
 import { readRange, resolveRange, type PartitionRange } from './kafka/range.js';
+import { verifyKafkaAccess } from './kafka/security.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import { decodeMessage } from './pipeline/01-decode.js';
@@ -60,6 +61,12 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
   const core = createCore({ ...deps, instanceId: deps.instanceId ?? `replay-${process.pid}-${Date.now().toString(36)}` });
   const { topics } = config.kafka;
   const c = config.consumer;
+  await verifyKafkaAccess(config.kafka, {
+    clientId: `${config.kafka.client_id}/${core.instanceId}`,
+    logger,
+    deadlineMs: config.kafka.startup_timeout,
+    ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
+  });
   const admin = core.kafka.admin();
   const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([admin.connect(), producer.connect()]);

@@ -11,6 +11,7 @@ import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { expectedTopics, toTopicSpec } from './kafka/topic-specs.js';
 import { ensureTopics } from './kafka/topics.js';
+import { asKafkaSecurityError, verifyKafkaAccess } from './kafka/security.js';
 import { retryTransient } from './kafka/transient.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
 import type { Logger } from './observability/logger.js';
@@ -138,6 +139,14 @@ export class Service {
       // A broker still starting, or topics another instance is creating, answer with transient errors for a while.
       const startup = <T>(what: string, step: () => Promise<T>): Promise<T> =>
         retryTransient(what, step, { deadlineMs: config.kafka.startup_timeout, logger, signal: this.hardStop.signal });
+      // A wrong password or an untrusted certificate ends start-up here, at once, with one clear error.
+      await verifyKafkaAccess(config.kafka, {
+        clientId: `${config.kafka.client_id}/${this.instanceId}`,
+        logger,
+        deadlineMs: config.kafka.startup_timeout,
+        signal: this.hardStop.signal,
+        ...(this.deps.socketFactory ? { socketFactory: this.deps.socketFactory } : {}),
+      });
       if (config.kafka.create_topics) await this.createTopics(logger);
       const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       this.producer = producer;
@@ -224,7 +233,8 @@ export class Service {
       this._state = 'failed';
       await this.disconnect();
       await this.monitor.stop();
-      throw err;
+      // A client that connected later (another broker, the group coordinator) can still be refused.
+      throw asKafkaSecurityError(err, config.kafka) ?? err;
     }
   }
 

@@ -1,5 +1,5 @@
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
-import { AmhError } from '../errors/index.js';
+import { AmhError, KafkaSecurityError } from '../errors/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 
 /** Options every subcommand accepts. */
@@ -27,11 +27,15 @@ export function cliLogger(level: string): Logger {
   return createLogger({ level, destination: 2 });
 }
 
-/** Print an error the way a user needs it (config errors name their path) and exit non-zero. */
+/** Exit statuses (sysexits.h): a configuration error, and Kafka refusing the configured TLS/SASL. */
+export const EXIT_CONFIG = 78;
+export const EXIT_KAFKA_SECURITY = 77;
+
+/** Print an error the way a user needs it (config errors name their path, security errors the keys to check) and exit non-zero. */
 export function fail(err: unknown): never {
   const message = err instanceof AmhError ? `${err.name}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`amh: ${message}\n`);
-  process.exit(err instanceof AmhError && err.code === 'CONFIG' ? 78 : 1);
+  process.exit(err instanceof KafkaSecurityError ? EXIT_KAFKA_SECURITY : err instanceof AmhError && err.code === 'CONFIG' ? EXIT_CONFIG : 1);
 }
 
 export function parsePositiveInt(value: string): number {

@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { AvroCodec, SchemaCatalog } from '../codec/index.js';
 import { ValidationError } from '../errors/index.js';
 import { createKafka } from '../kafka/client.js';
+import { verifyKafkaAccess } from '../kafka/security.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
 export interface SendOptions extends CommonOptions {
@@ -39,7 +40,9 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
     timestamp: e.timestamp ?? Date.now(),
   }));
   const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encode('event', e, version) }));
-  const producer = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-send`, logger }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const clientId = `${config.kafka.client_id}-send`;
+  await verifyKafkaAccess(config.kafka, { clientId, logger, deadlineMs: config.kafka.startup_timeout });
+  const producer = createKafka(config.kafka, { clientId, logger }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const topic = opts.topic ?? config.kafka.topics.events;

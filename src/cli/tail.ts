@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from '../codec/index.js';
 import { errorMessage } from '../errors/index.js';
 import { createKafka } from '../kafka/client.js';
+import { verifyKafkaAccess } from '../kafka/security.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
 export interface TailOptions extends CommonOptions {
@@ -25,7 +26,9 @@ export async function tailCommand(opts: TailOptions): Promise<void> {
   const url = config.kafka.schema_registry.url;
   const codec = new AvroCodec(SchemaCatalog.load(), url ? new HttpSchemaRegistry(url) : undefined);
   const topic = opts.topic ?? (opts.deadLetters ? config.kafka.topics.dead_letter : config.kafka.topics.replies);
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-tail`, logger });
+  const clientId = `${config.kafka.client_id}-tail`;
+  await verifyKafkaAccess(config.kafka, { clientId, logger, deadlineMs: config.kafka.startup_timeout });
+  const kafka = createKafka(config.kafka, { clientId, logger });
   // A throwaway group: tailing never moves the service's offsets.
   const consumer = kafka.consumer({ groupId: `amh-tail-${randomUUID()}` });
   const wanted = opts.eventId ? new Set(opts.eventId) : null;

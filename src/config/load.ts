@@ -6,11 +6,16 @@ import { ConfigError } from '../errors/index.js';
 import { applyEnvOverrides } from './env.js';
 import { parseOrThrow } from './issues.js';
 import { configSchema, type ParsedConfig } from './schema.js';
+import { resolveKafkaSecurity, type ResolvedSasl, type ResolvedSsl } from './security.js';
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/amh.yaml', import.meta.url));
 
+/** `kafka` with its security resolved: absolute paths, secrets read (README "Security"). */
+export type ResolvedKafkaConfig = Omit<ParsedConfig['kafka'], 'ssl' | 'sasl'> & { ssl: ResolvedSsl | null; sasl: ResolvedSasl | null };
+
 /** The validated configuration plus where it came from (for resolving relative paths). */
-export interface ResolvedConfig extends ParsedConfig {
+export interface ResolvedConfig extends Omit<ParsedConfig, 'kafka'> {
+  kafka: ResolvedKafkaConfig;
   /** Absolute path of the file read. */
   source: string;
   /** Resolve a path from the file relative to the file's folder. */
@@ -39,11 +44,14 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   options.overrides?.(raw);
   const parsed = parseOrThrow(configSchema, raw, source, [], envOrigins);
   const dir = dirname(source);
+  const resolvePath = (p: string): string => (isAbsolute(p) ? p : resolve(dir, p));
+  const security = resolveKafkaSecurity(parsed.kafka, source, { resolvePath, env });
   return {
     ...parsed,
+    kafka: { ...parsed.kafka, ...security },
     source,
     envOrigins,
-    resolvePath: (p: string) => (isAbsolute(p) ? p : resolve(dir, p)),
+    resolvePath,
   };
 }
 

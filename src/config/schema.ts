@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { saslSchema, sslSchema } from './security.js';
 import { httpUrl } from './url.js';
 
 /**
@@ -88,6 +89,10 @@ export const configSchema = z
          * for partition leaders. After that the service exits with the last error.
          */
         startup_timeout: duration.default(60_000),
+        /** TLS to the brokers (README "Security"). Default `null`: plain TCP. */
+        ssl: sslSchema.nullable().default(null),
+        /** SASL login (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). Default `null`: none. */
+        sasl: saslSchema.nullable().default(null),
         /**
          * Confluent Schema Registry, needed only to read Confluent-framed (`00` + id) messages. Env `AMH_SCHEMA_REGISTRY_URL`.
          * `url`: http(s) base URL with host (and port, if any). While the registry is down, slow, or answers 5xx/429,

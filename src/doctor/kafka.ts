@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import type { ResolvedConfig } from '../config/index.js';
 import { errorMessage } from '../errors/index.js';
 import { kafkaFromConfig } from '../kafka/from-config.js';
+import { asKafkaSecurityError } from '../kafka/security.js';
 import { expectedTopics, type ExpectedTopic } from '../kafka/topic-specs.js';
 import type { Logger } from '../observability/logger.js';
 import { fail, pass, skip, type CheckResult } from './types.js';
@@ -32,7 +33,7 @@ export async function checkKafka(config: ResolvedConfig, timeoutMs: number): Pro
     }
     return results;
   } catch (err) {
-    return [fail('broker', title, errorMessage(err)), ...expected.map((t) => skip(`topic:${t.role}`, topicTitle(t), 'needs the broker'))];
+    return [fail('broker', title, errorMessage(asKafkaSecurityError(err, config.kafka) ?? err)), ...expected.map((t) => skip(`topic:${t.role}`, topicTitle(t), 'needs the broker'))];
   } finally {
     // A client still retrying an unreachable broker must not hold the answer up.
     await withDeadline(admin.disconnect(), Date.now() + 2_000, () => 'disconnect').catch(() => undefined);

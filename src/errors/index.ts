@@ -100,6 +100,26 @@ export class FatalError extends AmhError {
   override readonly code: string = 'FATAL';
 }
 
+/** Why Kafka refused this client's TLS or SASL (see src/kafka/security.ts). */
+export type KafkaSecurityReason = 'authentication' | 'untrusted-certificate' | 'hostname-mismatch' | 'client-certificate' | 'not-tls';
+
+/**
+ * Kafka refused the configured security: a wrong password, a broker certificate
+ * not signed by the configured CA, a hostname the certificate does not name, a
+ * client certificate the broker does not accept. Waiting cannot fix it: start-up
+ * stops at once with a message naming the config keys to check (`amh` exits 77).
+ */
+export class KafkaSecurityError extends AmhError {
+  override readonly code = 'KAFKA_SECURITY';
+  constructor(
+    message: string,
+    readonly reason: KafkaSecurityReason,
+    options: AmhErrorOptions = {},
+  ) {
+    super(message, { ...options, retriable: false });
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -5,10 +5,9 @@ import { createKafka } from './client.js';
 
 /**
  * A kafkajs client for a CLI command, built from the configuration the way
- * every command builds it (brokers, client id; the connection security of
- * `kafka.*` belongs here too), so a command that works from this machine
+ * every command builds it (brokers, client id, TLS and SASL), so a command that works from this machine
  * means the service works from it.
  */
 export function kafkaFromConfig(config: ResolvedConfig, options: { command: string; logger: Logger }): Kafka {
-  return createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.client_id}-${options.command}`, logger: options.logger });
+  return createKafka(config.kafka, { clientId: `${config.kafka.client_id}-${options.command}`, logger: options.logger });
 }

@@ -30,7 +30,7 @@ export interface ExpectedTopic extends TopicSpec {
  * partition count as the events topic (co-partitioned), so a sliver's ledger sits on the partition number of its
  * events and the owner of an events partition restores exactly the ledgers it needs.
  */
-export function expectedTopics(kafka: ParsedConfig['kafka']): ExpectedTopic[] {
+export function expectedTopics(kafka: Pick<ParsedConfig['kafka'], 'partitions' | 'replication_factor' | 'topics'>): ExpectedTopic[] {
   const spec = { numPartitions: kafka.partitions, replicationFactor: kafka.replication_factor };
   const plain = (role: Exclude<TopicRole, 'state'>): ExpectedTopic => ({
     role,

@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import { sleep } from '../lib/abort.js';
 import { AmhError, RetryDeadlineError, TransientError, errorMessage } from '../errors/index.js';
+import { tlsFailureReason } from './tls-codes.js';
 
 // kafkajs is CommonJS: its error classes are reachable only through the default export.
 const {
@@ -48,6 +49,8 @@ export function isTransient(err: unknown): boolean {
     return err.cause !== undefined && err.cause !== err && isTransient(err.cause);
   }
   if (err instanceof KafkaJSProtocolError && PERMANENT_PROTOCOL_TYPES.has(err.type)) return false;
+  // kafkajs marks every connection error retriable, a certificate the broker or we refuse included: no wait fixes those.
+  if (tlsFailureReason((err as { code?: unknown }).code)) return false;
   // Connection errors, request timeouts, missing brokers, retriable protocol errors.
   return err.retriable;
 }

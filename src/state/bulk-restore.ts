@@ -1,6 +1,6 @@
 import { AvroCodec, SchemaCatalog } from '../codec/index.js';
 import { FatalError, errorMessage } from '../errors/index.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafkaFor } from '../kafka/client.js';
 import type { Logger } from '../observability/logger.js';
 import { applyChangelog } from './changelog-apply.js';
 import { LocalLedgers } from './local-ledgers.js';
@@ -33,7 +33,7 @@ export async function restorePartitions(job: RestoreJob, report: (m: ChildMessag
   const finished = new Promise<void>((resolve, reject) => ((finish = resolve), (fail = reject)));
   if (pending.size === 0) finish();
 
-  const consumer = createKafka({ ...job.connection, logger }).consumer({ groupId: job.groupId, maxWaitTimeInMs: 200 });
+  const consumer = createKafkaFor(job.connection, { logger }).consumer({ groupId: job.groupId, maxWaitTimeInMs: 200 });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) logger.warn({ err: payload.error }, 'restore reader crashed; kafkajs restarts it');
     else fail(new FatalError(`the restore reader of ${topic} stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
