@@ -6,6 +6,8 @@ export interface SchemaKey {
   default?: unknown;
   /** A duration (its default is in ms; the README writes `15m`). */
   duration: boolean;
+  /** A section that may be null as a whole: the keys inside it, which the README may document one by one. */
+  parts?: string[];
 }
 
 interface Def {
@@ -43,5 +45,6 @@ export function schemaKeys(schema: z.core.$ZodType, prefix: string[] = []): Sche
   }
   // Durations are strings or numbers transformed to ms; paths are strings transformed to absolute paths.
   const duration = transformed && (def.type === 'union' || typeof fallback === 'number');
-  return [{ path: prefix.join('.'), ...(fallback !== undefined ? { default: fallback } : {}), duration }];
+  const parts = def.type === 'object' && def.shape ? Object.entries(def.shape).flatMap(([key, type]) => schemaKeys(type, [...prefix, key])).map((k) => k.path) : undefined;
+  return [{ path: prefix.join('.'), ...(fallback !== undefined ? { default: fallback } : {}), duration, ...(parts ? { parts } : {}) }];
 }
