@@ -161,12 +161,14 @@ describe('docker-compose.yml', () => {
   it('sets only variables the config loader reads, with the topic names of the config defaults', () => {
     const pending = new Set<string>();
     for (const name of ['topics', 'amh']) {
+      // Loaded with all of the service's variables at once: a section (kafka.sasl) is only valid whole.
+      const applied = [...containerConfig(env(name)).envOrigins.values()];
       for (const [key, value] of Object.entries(env(name))) {
         const kind = classify(key, value);
         if (typeof kind === 'object') pending.add(kind.pending);
         else {
           expect(kind, `${name}: ${key} is not a config override`).toBe('config');
-          expect([...containerConfig({ [key]: value }).envOrigins.values()], `${name}: ${key} is not applied`).toEqual([key]);
+          expect(applied, `${name}: ${key} is not applied`).toContain(key);
         }
       }
     }

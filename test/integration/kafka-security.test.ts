@@ -61,6 +61,8 @@ describe('secure Kafka (SASL_SSL and SSL listeners)', () => {
       stringify({
         kafka: { group_id: group, topics, startup_timeout: '20s', ...kafka },
         runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers') },
+        // Any free port: other services (tests running beside this file) may hold the default.
+        http: { port: 0 },
         handlers: { vm: { plugin: 'vm', playbooks: { location: join(REPO, 'playbooks/sim') }, substrate: { state_dir: join(dir, 'sim') } } },
       }),
     );
