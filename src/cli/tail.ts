@@ -21,7 +21,7 @@ export interface TailOptions extends CommonOptions {
  */
 export async function tailCommand(opts: TailOptions): Promise<void> {
   const config = loadCliConfig(opts);
-  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
+  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level, config.logging.format);
   const url = config.kafka.schema_registry.url;
   const codec = new AvroCodec(SchemaCatalog.load(), url ? new HttpSchemaRegistry(url) : undefined);
   const topic = opts.topic ?? (opts.deadLetters ? config.kafka.topics.dead_letter : config.kafka.topics.replies);

@@ -75,5 +75,6 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   if (env.AMH_GROUP_ID) section('kafka').group_id = env.AMH_GROUP_ID;
   if (env.AMH_SCHEMA_REGISTRY_URL) section('kafka').schema_registry = { url: env.AMH_SCHEMA_REGISTRY_URL };
   if (env.AMH_LOG_LEVEL) section('logging').level = env.AMH_LOG_LEVEL;
+  if (env.AMH_LOG_FORMAT) section('logging').format = env.AMH_LOG_FORMAT;
   if (env.AMH_ANSIBLE_PLAYBOOK) section('runtime').ansible_playbook = env.AMH_ANSIBLE_PLAYBOOK;
 }
