@@ -19,6 +19,7 @@ import { MessagePipeline } from './pipeline/pipeline.js';
 import { RunningOps } from './pipeline/running.js';
 import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
+import { ProgressPublisher } from './results/progress-publisher.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { PartitionedLedgerStore } from './state/partitioned-store.js';
 import { LedgerSweeper } from './state/sweeper.js';
@@ -44,6 +45,9 @@ export const STATE_TOPIC_CONFIG = [
   { name: 'min.cleanable.dirty.ratio', value: '0.1' },
   { name: 'delete.retention.ms', value: String(86_400_000) },
 ];
+
+/** Progress records are for watching live: kept a day. */
+export const PROGRESS_TOPIC_CONFIG = [{ name: 'retention.ms', value: String(86_400_000) }];
 
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
@@ -74,6 +78,7 @@ export class Service {
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
+  private progress: { publisher: ProgressPublisher; detach: () => void } | null = null;
   private stopping: Promise<void> | null = null;
   private _state: ServiceState = 'idle';
   private _failure: AmhError | null = null;
@@ -115,6 +120,10 @@ export class Service {
       const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       this.producer = producer;
       await startup('connecting the producer', () => producer.connect());
+      if (topics.progress) {
+        const publisher = new ProgressPublisher({ producer, codec: this.codec, topic: topics.progress, instanceId: this.instanceId, logger });
+        this.progress = { publisher, detach: this.events.on('progress', publisher.onProgress) };
+      }
       this.store = new PartitionedLedgerStore({
         kafka: this.kafka,
         dir: ledgerDir(config),
@@ -220,11 +229,12 @@ export class Service {
   private async createTopics(logger: Logger): Promise<void> {
     const { kafka } = this.deps.config;
     const spec = { numPartitions: kafka.partitions, replicationFactor: kafka.replication_factor };
-    const { events, replies, dead_letter, state } = kafka.topics;
+    const { events, replies, dead_letter, state, progress } = kafka.topics;
     await ensureTopics(
       this.kafka,
       [
         ...[events, replies, dead_letter].map((topic) => ({ topic, ...spec })),
+        ...(progress ? [{ topic: progress, ...spec, configEntries: PROGRESS_TOPIC_CONFIG }] : []),
         // Same partition count as the events topic, so a sliver's ledger sits on the partition number of its events.
         { topic: state, ...spec, configEntries: STATE_TOPIC_CONFIG },
       ],
@@ -274,6 +284,8 @@ export class Service {
   }
 
   private async disconnect(): Promise<void> {
+    this.progress?.detach();
+    await this.progress?.publisher.flush();
     await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop()]);
     await this.producer?.disconnect().catch(() => undefined);
   }
