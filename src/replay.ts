@@ -13,6 +13,7 @@ import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { childRestore, ledgerDir } from './service.js';
 import { PartitionedLedgerStore } from './state/partitioned-store.js';
+import { eventLogger } from './observability/event-logger.js';
 
 export interface ReplayOptions {
   /** ISO time, offset, `earliest` or `latest`. */
@@ -129,7 +130,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
         report({ ...about, decision: kind });
         return;
       }
-      const log = logger.child({ eventId: event.event_id, sliverId: event.sliver_id, operation: event.operation, ...at });
+      const log = eventLogger(logger, event, { topic: topics.events, ...at });
       const source = { topic: topics.events, partition, message, owned: new AbortController().signal };
       const job = pipeline
         .answerEvent(event, source, log, tooLarge)

@@ -22,6 +22,7 @@ import { MessagePipeline } from './pipeline/pipeline.js';
 import { RunningOps } from './pipeline/running.js';
 import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
+import { ProgressPublisher } from './results/progress-publisher.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
 import { PartitionedLedgerStore, type ChildRestoreSettings } from './state/partitioned-store.js';
 import { LedgerSweeper } from './state/sweeper.js';
@@ -41,6 +42,9 @@ export function childRestore(config: ServiceDeps['config'], core: Core): ChildRe
 }
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** Progress records are for watching live: kept a day. */
+export { PROGRESS_TOPIC_CONFIG } from './kafka/topic-specs.js';
 
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
@@ -71,6 +75,7 @@ export class Service {
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
+  private progress: { publisher: ProgressPublisher; detach: () => void } | null = null;
   private stopping: Promise<void> | null = null;
   /** Metrics, /healthz, /readyz and the status page (`http.*`). */
   readonly monitor: Monitor;
@@ -152,6 +157,10 @@ export class Service {
       this.producer = producer;
       this.monitor.watch(producer);
       await startup('connecting the producer', () => producer.connect());
+      if (topics.progress) {
+        const publisher = new ProgressPublisher({ producer, codec: this.codec, topic: topics.progress, instanceId: this.instanceId, logger });
+        this.progress = { publisher, detach: this.events.on('progress', publisher.onProgress) };
+      }
       this.store = new PartitionedLedgerStore({
         kafka: this.kafka,
         dir: ledgerDir(config),
@@ -308,6 +317,8 @@ export class Service {
   }
 
   private async disconnect(): Promise<void> {
+    this.progress?.detach();
+    await this.progress?.publisher.flush();
     await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop()]);
     await this.producer?.disconnect().catch(() => undefined);
   }

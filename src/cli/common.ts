@@ -1,6 +1,6 @@
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
 import { AmhError, KafkaSecurityError } from '../errors/index.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, type LogFormat, type Logger } from '../observability/logger.js';
 
 /** Options every subcommand accepts. */
 export interface CommonOptions {
@@ -22,9 +22,9 @@ export function loadCliConfig(opts: CommonOptions): ResolvedConfig {
   });
 }
 
-/** Logs go to stderr so stdout stays machine-readable (tail, send). */
-export function cliLogger(level: string): Logger {
-  return createLogger({ level, destination: 2 });
+/** Logs go to stderr so stdout stays machine-readable (tail, send); readable lines when stderr is a terminal. */
+export function cliLogger(level: string, format: LogFormat = 'auto'): Logger {
+  return createLogger({ level, destination: 2, format });
 }
 
 /** Exit statuses (sysexits.h): a configuration error, and Kafka refusing the configured TLS/SASL. */

@@ -34,9 +34,10 @@ common(program.command('send'))
   .action((file, opts) => sendCommand(file, opts).catch(fail));
 
 common(program.command('tail'))
-  .description('decode the reply topic and print one JSON object per line')
+  .description('decode the reply topic and print one JSON object per line; --follow shows live progress and results')
   .option('-t, --topic <topic>', 'topic (default: kafka.topics.replies)')
   .option('--dead-letters', 'print the dead-letter topic instead (headers and base64 value)')
+  .option('-f, --follow', 'follow running operations: one live line per in-flight sliver (a progress bar on a terminal, appended lines otherwise) and their results; needs kafka.topics.progress')
   .option('--from-beginning', 'start at the earliest offset instead of new records only')
   .option('-n, --count <n>', 'exit after printing n records', parsePositiveInt)
   .option('--timeout <seconds>', 'exit with status 2 if the count is not reached in time', parsePositiveInt)

@@ -4,7 +4,7 @@ import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 /** `amh run`: consume until SIGINT/SIGTERM; a second signal forces exit. */
 export async function runCommand(opts: CommonOptions): Promise<void> {
   const config = loadCliConfig(opts);
-  const logger = cliLogger(config.logging.level);
+  const logger = cliLogger(config.logging.level, config.logging.format);
   const service = new Service({ config, logger });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -22,7 +22,7 @@ export interface SendOptions extends CommonOptions {
  */
 export async function sendCommand(file: string, opts: SendOptions): Promise<void> {
   const config = loadCliConfig(opts);
-  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
+  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level, config.logging.format);
   const catalog = SchemaCatalog.load();
   const codec = new AvroCodec(catalog);
   const version =

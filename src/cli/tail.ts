@@ -4,6 +4,7 @@ import { errorMessage } from '../errors/index.js';
 import { createKafka } from '../kafka/client.js';
 import { verifyKafkaAccess } from '../kafka/security.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
+import { follow, type FollowOptions } from './follow.js';
 
 export interface TailOptions extends CommonOptions {
   topic?: string;
@@ -13,6 +14,7 @@ export interface TailOptions extends CommonOptions {
   eventId?: string[];
   sliver?: string;
   deadLetters?: boolean;
+  follow?: boolean;
 }
 
 /**
@@ -22,13 +24,17 @@ export interface TailOptions extends CommonOptions {
  */
 export async function tailCommand(opts: TailOptions): Promise<void> {
   const config = loadCliConfig(opts);
-  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level);
+  const logger = cliLogger(config.logging.level === 'info' ? 'warn' : config.logging.level, config.logging.format);
   const url = config.kafka.schema_registry.url;
   const codec = new AvroCodec(SchemaCatalog.load(), url ? new HttpSchemaRegistry(url) : undefined);
   const topic = opts.topic ?? (opts.deadLetters ? config.kafka.topics.dead_letter : config.kafka.topics.replies);
   const clientId = `${config.kafka.client_id}-tail`;
   await verifyKafkaAccess(config.kafka, { clientId, logger, deadlineMs: config.kafka.startup_timeout });
   const kafka = createKafka(config.kafka, { clientId, logger });
+  if (opts.follow) {
+    process.exitCode = await followCommand(opts, { kafka, codec, replies: opts.topic ?? config.kafka.topics.replies, progress: config.kafka.topics.progress });
+    return;
+  }
   // A throwaway group: tailing never moves the service's offsets.
   const consumer = kafka.consumer({ groupId: `amh-tail-${randomUUID()}` });
   const wanted = opts.eventId ? new Set(opts.eventId) : null;
@@ -68,4 +74,25 @@ export async function tailCommand(opts: TailOptions): Promise<void> {
   await consumer.disconnect();
   if (code !== 0) process.stderr.write(`amh tail: timed out after ${opts.timeout}s with ${printed} record(s)\n`);
   process.exitCode = code;
+}
+
+/** `--follow`: live progress and results until `--count` results, `--timeout` (status 2) or a signal. */
+async function followCommand(opts: TailOptions, topics: Pick<FollowOptions, 'kafka' | 'codec' | 'replies' | 'progress'>): Promise<number> {
+  const stopped = new Promise<number>((resolve) => {
+    if (opts.timeout) setTimeout(() => resolve(2), opts.timeout * 1000).unref();
+    process.once('SIGINT', () => resolve(0));
+    process.once('SIGTERM', () => resolve(0));
+  });
+  const code = await follow({
+    ...topics,
+    fromBeginning: opts.fromBeginning ?? false,
+    eventIds: opts.eventId ? new Set(opts.eventId) : null,
+    sliver: opts.sliver ?? null,
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+    out: process.stdout,
+    err: process.stderr,
+    stopped,
+  });
+  if (code === 2) process.stderr.write(`amh tail: timed out after ${opts.timeout}s\n`);
+  return code;
 }

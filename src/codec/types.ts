@@ -224,4 +224,24 @@ export interface SchemaValues {
   event: SliverEvent;
   result: SliverResult;
   state: SliverLedger;
+  progress: SliverProgress;
+}
+
+/** One record of the progress topic (schemas/progress/v1.avsc): a task that started in a running operation. */
+export interface SliverProgress {
+  event_id: string;
+  sliver_id: string;
+  slice_id: string;
+  resource_type: string;
+  operation: Operation;
+  step: number;
+  playbook: string;
+  play: string;
+  task: string;
+  host: string | null;
+  task_index: number;
+  task_count: number | null;
+  /** ms since the epoch (avsc decodes timestamp-millis as a Date unless told otherwise: see the codec). */
+  timestamp: number;
+  instance: string;
 }

@@ -23,6 +23,7 @@ export const LEGACY_ENV: Readonly<Record<string, readonly string[]>> = {
   AMH_GROUP_ID: ['kafka', 'group_id'],
   AMH_SCHEMA_REGISTRY_URL: ['kafka', 'schema_registry', 'url'],
   AMH_LOG_LEVEL: ['logging', 'level'],
+  AMH_LOG_FORMAT: ['logging', 'format'],
   AMH_ANSIBLE_PLAYBOOK: ['runtime', 'ansible_playbook'],
 };
 

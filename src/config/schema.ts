@@ -67,6 +67,11 @@ export const configSchema = z
             dead_letter: z.string().default('amh.events.dlq'),
             /** Compacted, keyed by sliver id, same partition count as `events`: the per-sliver ledgers. */
             state: z.string().default('amh.state'),
+            /**
+             * Live progress records (schemas/progress/v1.avsc, keyed by sliver id): one per task start of a running
+             * operation's playbooks. Off (null) by default; created with the other topics when set.
+             */
+            progress: z.string().min(1).nullable().default(null),
           })
           .strict()
           .prefault({}),
@@ -215,9 +220,14 @@ export const configSchema = z
       .strict()
       .prefault({}),
     logging: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .object({
+        /** Env `AMH_LOG_LEVEL` overrides. Task starts are logged at info, task results at debug. */
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** `json` lines, `pretty` lines for a person, or `auto`: pretty on a terminal, JSON otherwise. Env `AMH_LOG_FORMAT` overrides. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
     /** Handler registry: entry name -> plugin, resource types and plugin settings. */
     handlers: z.record(z.string(), handlerEntry).refine((h) => Object.keys(h).length > 0, 'at least one handler'),
   })

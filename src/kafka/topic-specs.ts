@@ -14,7 +14,10 @@ export const STATE_TOPIC_CONFIG = [
   { name: 'delete.retention.ms', value: String(86_400_000) },
 ];
 
-export type TopicRole = 'events' | 'replies' | 'dead_letter' | 'state';
+/** The optional progress topic (`kafka.topics.progress`): live task progress, kept a day. */
+export const PROGRESS_TOPIC_CONFIG = [{ name: 'retention.ms', value: String(86_400_000) }];
+
+export type TopicRole = 'events' | 'replies' | 'dead_letter' | 'state' | 'progress';
 
 /** A topic as the service needs it: what `amh run` and `amh topics create` create and `amh doctor` checks. */
 export interface ExpectedTopic extends TopicSpec {
@@ -26,13 +29,13 @@ export interface ExpectedTopic extends TopicSpec {
 }
 
 /**
- * The four topics of a configuration, each with `kafka.partitions` partitions. The state topic has the same
+ * The topics of a configuration (four, and the progress topic when configured), each with `kafka.partitions` partitions. The state topic has the same
  * partition count as the events topic (co-partitioned), so a sliver's ledger sits on the partition number of its
  * events and the owner of an events partition restores exactly the ledgers it needs.
  */
 export function expectedTopics(kafka: Pick<ParsedConfig['kafka'], 'partitions' | 'replication_factor' | 'topics'>): ExpectedTopic[] {
   const spec = { numPartitions: kafka.partitions, replicationFactor: kafka.replication_factor };
-  const plain = (role: Exclude<TopicRole, 'state'>): ExpectedTopic => ({
+  const plain = (role: Exclude<TopicRole, 'state' | 'progress'>): ExpectedTopic => ({
     role,
     topic: kafka.topics[role],
     ...spec,
@@ -43,6 +46,9 @@ export function expectedTopics(kafka: Pick<ParsedConfig['kafka'], 'partitions' |
     plain('events'),
     plain('replies'),
     plain('dead_letter'),
+    ...(kafka.topics.progress
+      ? [{ role: 'progress' as const, topic: kafka.topics.progress, ...spec, configEntries: PROGRESS_TOPIC_CONFIG, cleanupPolicy: 'delete' as const, configPath: 'kafka.topics.progress' }]
+      : []),
     { role: 'state', topic: kafka.topics.state, ...spec, configEntries: STATE_TOPIC_CONFIG, cleanupPolicy: 'compact', configPath: 'kafka.topics.state' },
   ];
 }

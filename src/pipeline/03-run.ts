@@ -1,6 +1,7 @@
 import type { InFlight, SliverEvent, SliverResult } from '../codec/types.js';
 import type { ExecuteOptions, Executor } from '../dispatch/executor.js';
-import type { Logger } from '../observability/logger.js';
+import { scrubberOf, type Logger } from '../observability/logger.js';
+import type { Scrubber } from '../observability/redact.js';
 
 /**
  * Step 3: route and run. The executor resolves the handler by resource type
@@ -21,6 +22,21 @@ export async function runEvent(
   const note = interrupted ? await reconcile(executor, event, interrupted, opts) : null;
   const result = await executor.execute(event, opts);
   if (note) result.message = `${note}; ${result.message}`;
+  return redactResult(result, scrubberOf(opts.logger));
+}
+
+/**
+ * A failure message can quote what a playbook printed, and that can be one of
+ * the event's secrets (a key in a module's error): the reply, like the logs,
+ * carries none of them.
+ */
+function redactResult(result: SliverResult, scrubber: Scrubber): SliverResult {
+  result.message = scrubber.text(result.message);
+  if (result.failed_step) result.failed_step = scrubber.text(result.failed_step);
+  if (result.poa) {
+    result.poa.message = scrubber.text(result.poa.message);
+    if (result.poa.info_json) result.poa.info_json = scrubber.text(result.poa.info_json);
+  }
   return result;
 }
 

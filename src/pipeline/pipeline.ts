@@ -19,6 +19,7 @@ import type { Decision } from '../state/ledger.js';
 import { AbandonedError, untilDone } from './retry.js';
 import type { RunningOps } from './running.js';
 import { linkSignals } from '../lib/abort.js';
+import { eventLogger } from '../observability/event-logger.js';
 
 /**
  * Where a message ended. Only `answered` and `dead-lettered` let its offset
@@ -91,14 +92,8 @@ export class MessagePipeline {
     const decoded = await this.retry('decoding', this.o.logger.child(at), () => decodeMessage(this.o.codec, message, this.o.maxEventBytes));
     if (decoded.kind === 'undecodable') return this.deadLetter(source, decoded.reason, decoded.code);
     const { event, tooLarge } = decoded;
-    const logger = this.o.logger.child({
-      eventId: event.event_id,
-      sliverId: event.sliver_id,
-      resourceType: event.resource_type,
-      operation: event.operation,
-      ...(event.trace_id ? { traceId: event.trace_id } : {}),
-      ...at,
-    });
+    // One child logger per event; it also scrubs the event's own secrets (SSH keys, BGP keys, passwords) from every line.
+    const logger = eventLogger(this.o.logger, event, at);
     this.o.events.emit('queued', { event, ...at });
     await this.retry('restoring the ledgers', logger, () => this.o.ledgerReady(source.partition));
     const answer = await this.answerEvent(event, source, logger, tooLarge);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ISocketFactory } from 'kafkajs';
 import { AvroCodec, SchemaCatalog, type SchemaVersion, type SliverResult } from '../../src/codec/index.js';
 import type { ResolvedConfig } from '../../src/config/index.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
 import type { PlaybookRunner } from '../../src/ansible/types.js';
 import type { AnyHandlerPlugin } from '../../src/handlers/types.js';
 import type { VmSettings } from '../../src/handlers/vm/settings.js';
@@ -57,6 +57,8 @@ export interface TestServiceOptions {
   configure?: (config: ResolvedConfig) => void;
   /** Route the service's broker connections, e.g. through a fault proxy (fault-proxy.ts `proxiedSocketFactory`). */
   socketFactory?: ISocketFactory;
+  /** The service's logger; default: silent, or stderr at AMH_TEST_LOG's level. */
+  logger?: Logger;
 }
 
 export async function startTestService(
@@ -73,7 +75,7 @@ export async function startTestService(
   const level = process.env.AMH_TEST_LOG;
   const service = new Service({
     config,
-    logger: level ? createLogger({ level, destination: 2 }) : silentLogger(),
+    logger: options.logger ?? (level ? createLogger({ level, destination: 2 }) : silentLogger()),
     ...(options.plugins ? { plugins: options.plugins } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),

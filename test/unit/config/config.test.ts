@@ -22,7 +22,9 @@ describe('loadConfig', () => {
       replies: 'amh.replies',
       dead_letter: 'amh.events.dlq',
       state: 'amh.state',
+      progress: null,
     });
+    expect(config.logging).toEqual({ level: 'info', format: 'auto' });
     expect(config.consumer.shutdown_grace).toBe(30_000);
     expect(config.handlers.vm?.timeouts.REDEEM).toBe(30 * 60_000);
     expect(config.resolvePath('../var/runs')).toMatch(/\/var\/runs$/);
@@ -103,6 +105,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: '/nonexistent/amh.yaml', env: {} })).toThrow(/cannot read config file \/nonexistent\/amh.yaml/);
     const file = configFile('handlers: [unclosed\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/not valid YAML/);
+  });
+
+  it('takes logging.format and kafka.topics.progress, and rejects bad values naming the path', () => {
+    const config = loadConfig({ path: configFile('handlers:\n  vm: {}\nkafka:\n  topics: { progress: amh.progress }\n'), env: { AMH_LOG_FORMAT: 'json' } });
+    expect(config.kafka.topics.progress).toBe('amh.progress');
+    expect(config.logging.format).toBe('json');
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_LOG_FORMAT: 'fancy' } })).toThrow(/`logging.format`/);
+    expect(() => loadConfig({ path: configFile("handlers:\n  vm: {}\nkafka:\n  topics: { progress: '' }\n"), env: {} })).toThrow(/`kafka.topics.progress`/);
   });
 
   it('lets the environment override brokers and group', () => {
