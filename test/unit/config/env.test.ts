@@ -31,7 +31,7 @@ describe('environment overrides', () => {
     });
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
     expect(config.kafka.group_id).toBe('site-a');
-    expect(config.kafka.topics).toEqual({ events: 'site-a.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq', state: 'site-a.state' });
+    expect(config.kafka.topics).toEqual({ events: 'site-a.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq', state: 'site-a.state', progress: null });
     expect(config.kafka.partitions).toBe(12);
     expect(config.kafka.create_topics).toBe(false);
     expect(config.kafka.session_timeout).toBe(45_000);
@@ -43,7 +43,8 @@ describe('environment overrides', () => {
   });
 
   it('keeps the short names of earlier releases working; the generic name wins when both are set', () => {
-    const config = load({ AMH_KAFKA_BROKERS: 'a:1,b:2', AMH_GROUP_ID: 'g', AMH_SCHEMA_REGISTRY_URL: 'http://reg:8081', AMH_LOG_LEVEL: 'debug', AMH_ANSIBLE_PLAYBOOK: '/x/ansible-playbook' });
+    const config = load({ AMH_KAFKA_BROKERS: 'a:1,b:2', AMH_GROUP_ID: 'g', AMH_SCHEMA_REGISTRY_URL: 'http://reg:8081', AMH_LOG_LEVEL: 'debug', AMH_LOG_FORMAT: 'json', AMH_ANSIBLE_PLAYBOOK: '/x/ansible-playbook' });
+    expect(config.logging.format).toBe('json');
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(config.kafka.group_id).toBe('g');
     expect(config.kafka.schema_registry.url).toBe('http://reg:8081');
