@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 //      time: they mostly wait on timers and the broker;
 //   2. the network-fault tests, alone: their windows (a 10 s cut, a session
 //      timeout) are timed against a machine that is not busy with anything else.
-const globalSetup = ['test/helpers/ansible-global-setup.ts', 'test/helpers/kafka-global-setup.ts'];
+const globalSetup = ['test/helpers/ansible-global-setup.ts', 'test/helpers/kafka-global-setup.ts', 'test/helpers/chromium-global-setup.ts'];
 const faults = [
   'test/integration/crash.test.ts',
   'test/integration/delivery.test.ts',

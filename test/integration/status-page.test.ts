@@ -35,7 +35,8 @@ describe('status page', () => {
       { plugins: PLUGINS_WITH_SLOW },
     );
     browser = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: '/usr/bin/chromium',
+      // Debian's chromium (scripts/ensure-chromium.sh installs it; .ci/run calls it), or AMH_CHROMIUM.
+      executablePath: process.env.AMH_CHROMIUM ?? '/usr/bin/chromium',
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
