@@ -60,7 +60,8 @@ export class Executor {
         message: fields.message,
         errorCode: fields.err === undefined ? null : fields.err instanceof AmhError ? fields.err.code : 'EXCEPTION',
         failedStep: fields.err instanceof PlaybookError ? (fields.err.step ?? null) : null,
-        sliver: fields.result?.sliver ?? null,
+        // A failure that left the sliver in place (keep_failed) says what is there.
+        sliver: fields.result?.sliver ?? (fields.err instanceof AmhError ? fields.err.sliver : undefined) ?? null,
         poa: fields.result?.poa ?? failedPoa(event, outcome, fields.message),
         hostStats: [...stats.values()],
         startedAt,
@@ -115,7 +116,9 @@ export class Executor {
           return finish('OK', { message: result.message ?? `${event.operation} of ${event.resource_type} done`, result });
         } catch (err) {
           if (err instanceof CancelledError && !timeout.aborted && opts.signal?.aborted) {
-            throw new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
+            const cancelled = new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
+            if (err.sliver) cancelled.sliver = err.sliver;
+            throw cancelled;
           }
           if (!shouldRetry(err, attempts, retry) || signal.aborted) throw err;
           const delayMs = backoffDelay(retry, attempts);

@@ -19,6 +19,7 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
     'operation.delete': join(s.playbooks.location, s.playbooks.operation.delete),
     'operation.probe': join(s.playbooks.location, s.playbooks.operation.probe),
     'cleanup.ALL': join(s.playbooks.location, s.cleanup.ALL),
+    'cleanup.mark_failed': join(s.playbooks.location, s.cleanup.mark_failed),
   }),
   validate: validateNetworkEvent,
   create,
