@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { HandlerPlugin } from '../types.js';
 import { modify } from './modify.js';
 import { create, probe, remove } from './operations.js';
+import { networkPlan } from './plan.js';
 import { SERVICE_TYPES } from './service.js';
 import { networkSettingsSchema, type NetworkSettings } from './settings.js';
 import { validateNetworkEvent } from './validate.js';
@@ -26,4 +27,5 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
   delete: remove,
   modify,
   probe,
+  plan: networkPlan,
 };
