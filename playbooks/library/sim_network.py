@@ -17,7 +17,7 @@ module: sim_network
 short_description: Simulated network services (VLANs on switch ports) kept as JSON files
 description: [See playbooks/sim/README.md in am-handlers.]
 options:
-  op: {description: validate, reserve, activate, delete or probe, required: true, type: str}
+  op: {description: validate, reserve, activate, delete, probe or mark_failed, required: true, type: str}
   state_dir: {description: Directory of the simulated state, required: true, type: path}
   service: {description: The service (name, sliver_id, type, interfaces, ...), required: true, type: dict}
   step: {description: Playbook step name compared with fail_at (default the op), type: str}
@@ -135,8 +135,13 @@ def op_activate(module, store, params):
     record = existing(store, service)
     if record is None:
         raise SimError("service %s has no reservation to activate" % service["name"], "not_reserved")
+    # A service kept after a failed create is no longer "failed" once a create re-run activates it.
+    cleared = record.pop("failed", None) is not None
+    record.pop("kept_for_diagnosis", None)
     if record["state"] == "ACTIVE":
-        return False, {"service": public(record)}
+        if cleared:
+            store.store.put_record(KIND, service["name"], record)
+        return cleared, {"service": public(record)}
     record.update(state="ACTIVE", activated_at=now())
     store.store.put_record(KIND, service["name"], record)
     return True, {"service": public(record)}
@@ -157,6 +162,18 @@ def op_delete(module, store, params):
     return record is not None or bool(freed), {"existed": record is not None, "released_vlans": freed}
 
 
+def op_mark_failed(module, store, params):
+    """keep_failed: what a failed create reserved stays, flagged failed with why (a CLOSE removes it as usual)."""
+    service = spec_of(params)
+    record = existing(store, service)
+    if record is None:
+        return False, {"existed": False, "service": {}}
+    record["failed"] = True
+    record["kept_for_diagnosis"] = {"at": now(), "failed_step": params["failed_step"], "reason": params["failure_message"]}
+    store.store.put_record(KIND, service["name"], record)
+    return True, {"existed": True, "service": public(record)}
+
+
 def op_probe(module, store, params):
     service = spec_of(params)
     record = store.store.record(KIND, service["name"])
@@ -167,6 +184,8 @@ def op_probe(module, store, params):
                            "service": {}}
         return False, {"observed": "MISSING", "details": "service %s does not exist" % service["name"], "service": {}}
     problems = []
+    if record.get("failed"):
+        problems.append("kept for diagnosis after a failed create")
     if record["state"] != "ACTIVE":
         problems.append("state is %s, not ACTIVE (the create did not finish)" % record["state"])
     for ifc in record["interfaces"]:
@@ -178,7 +197,8 @@ def op_probe(module, store, params):
     return False, {"observed": "EXISTS", "details": details, "service": public(record)}
 
 
-OPS = {"validate": op_validate, "reserve": op_reserve, "activate": op_activate, "delete": op_delete, "probe": op_probe}
+OPS = {"validate": op_validate, "reserve": op_reserve, "activate": op_activate, "delete": op_delete, "probe": op_probe,
+       "mark_failed": op_mark_failed}
 
 ARGUMENT_SPEC = dict(
     op=dict(type="str", required=True, choices=sorted(OPS)),
@@ -187,6 +207,8 @@ ARGUMENT_SPEC = dict(
     step=dict(type="str"),
     fail_at=dict(type="str", default=""),
     delay=dict(type="float", default=0),
+    failed_step=dict(type="str"),
+    failure_message=dict(type="str"),
 )
 
 

@@ -64,6 +64,8 @@ ARGUMENT_SPEC = dict(
     vcpu_cpu_map=dict(type="list", elements="dict", default=[]),
     node_set=dict(type="list", elements="str", default=[]),
     bdfs=dict(type="list", elements="str", default=[]),
+    failed_step=dict(type="str"),
+    failure_message=dict(type="str"),
 )
 
 

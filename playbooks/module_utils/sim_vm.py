@@ -15,7 +15,7 @@ from ansible.module_utils import sim_hardware as hw
 VM_KIND = "vms"
 PUBLIC_VM_KEYS = ("instance_name", "sliver_id", "name", "worker", "management_ip", "management_ip_version",
                   "state", "flavor", "image", "ssh_key_count", "created_at", "domain", "boots", "reboots",
-                  "post_boot", "cpu_pins", "numa_node_set")
+                  "post_boot", "cpu_pins", "numa_node_set", "failed", "kept_for_diagnosis")
 PCI_TYPES = ("GPU", "SmartNIC", "SharedNIC", "FPGA", "NVME")
 NIC_TYPES = ("SmartNIC", "SharedNIC")
 
@@ -91,7 +91,12 @@ def op_vm_create(module, store, params):
     name = instance_name(params)
     record = existing_vm(store, name, params)
     if record is not None:
-        # A create re-run for the same sliver (crash, redelivery) finds its VM and goes on.
+        # A create re-run for the same sliver (crash, redelivery, retry) finds its VM and goes on;
+        # a VM kept after a failed create is no longer "failed" while the create runs again.
+        marks = [record.pop(k, None) for k in ("failed", "kept_for_diagnosis")]
+        if any(m is not None for m in marks):
+            save(store, record)
+            return True, {"vm": public_vm(record)}
         return False, {"vm": public_vm(record)}
     flavor = flavor_of(params)
     worker = choose_worker(store, params, flavor)
@@ -200,6 +205,18 @@ def op_vm_delete(module, store, params):
     return True, {"existed": True, "released_ips": freed, "vm": public_vm(record)}
 
 
+def op_vm_mark_failed(module, store, params):
+    """keep_failed: the VM of a failed create stays, flagged failed with why (a CLOSE removes it as usual)."""
+    name = instance_name(params)
+    record = existing_vm(store, name, params)
+    if record is None:
+        return False, {"vm": {"instance_name": name, "existed": False}}
+    record["failed"] = True
+    record["kept_for_diagnosis"] = {"at": hw.now(), "failed_step": params["failed_step"], "reason": params["failure_message"]}
+    save(store, record)
+    return True, {"vm": dict(public_vm(record), existed=True)}
+
+
 def op_vm_leftovers(module, store, params):
     """Force-removes what a deleted VM may leave behind: held BDFs (NVMEs, wipe pending or not, are
     wiped first), attached volumes, IPs."""
@@ -236,4 +253,5 @@ OPS = {
     "vm_probe": op_vm_probe,
     "vm_delete": op_vm_delete,
     "vm_leftovers": op_vm_leftovers,
+    "vm_mark_failed": op_vm_mark_failed,
 }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { fail, parsePositiveInt } from './common.js';
 import { doctorCommand } from './doctor.js';
 import { handlersCommand } from './handlers.js';
+import { planCommand } from './plan.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { sendCommand } from './send.js';
@@ -32,6 +33,14 @@ common(program.command('send'))
   .option('--sequence <n>', 'override sequence of every event', parsePositiveInt)
   .option('--schema-version <n>', 'write with an older event schema version', parsePositiveInt)
   .action((file, opts) => sendCommand(file, opts).catch(fail));
+
+common(program.command('plan'))
+  .description(
+    'dry run: the playbooks each event of the file would run, in order, with their variables (secrets redacted), and whether what it would claim is free; changes nothing. Exit 1 when an event is REJECTED, 2 when it would fail',
+  )
+  .argument('<file>', 'events as `amh send` reads them')
+  .option('--json', 'print JSON instead of text')
+  .action((file, opts) => planCommand(file, opts).catch(fail));
 
 common(program.command('tail'))
   .description('decode the reply topic and print one JSON object per line; --follow shows live progress and results')

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Partitioners } from 'kafkajs';
-import { parseAllDocuments } from 'yaml';
 import { AvroCodec, SchemaCatalog } from '../codec/index.js';
 import { ValidationError } from '../errors/index.js';
 import { createKafka } from '../kafka/client.js';
 import { verifyKafkaAccess } from '../kafka/security.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
+import { readEvents } from './event-file.js';
 
 export interface SendOptions extends CommonOptions {
   topic?: string;
@@ -53,20 +52,4 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
   } finally {
     await producer.disconnect();
   }
-}
-
-function readEvents(file: string): Record<string, unknown>[] {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-  const out: Record<string, unknown>[] = [];
-  for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    if (doc.errors.length > 0) throw new ValidationError(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    const value: unknown = doc.toJS();
-    const list = Array.isArray(value) ? value : (value as { events?: unknown })?.events ?? [value];
-    for (const item of list as unknown[]) {
-      if (!item || typeof item !== 'object') throw new ValidationError(`${file}: every event must be a mapping`);
-      out.push(item as Record<string, unknown>);
-    }
-  }
-  if (out.length === 0) throw new ValidationError(`${file}: no events`);
-  return out;
 }

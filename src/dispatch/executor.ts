@@ -60,7 +60,8 @@ export class Executor {
         message: fields.message,
         errorCode: fields.err === undefined ? null : fields.err instanceof AmhError ? fields.err.code : 'EXCEPTION',
         failedStep: fields.err instanceof PlaybookError ? (fields.err.step ?? null) : null,
-        sliver: fields.result?.sliver ?? null,
+        // A failure that left the sliver in place (keep_failed) says what is there.
+        sliver: fields.result?.sliver ?? (fields.err instanceof AmhError ? fields.err.sliver : undefined) ?? null,
         poa: fields.result?.poa ?? failedPoa(event, outcome, fields.message),
         hostStats: [...stats.values()],
         startedAt,
@@ -115,7 +116,9 @@ export class Executor {
           return finish('OK', { message: result.message ?? `${event.operation} of ${event.resource_type} done`, result });
         } catch (err) {
           if (err instanceof CancelledError && !timeout.aborted && opts.signal?.aborted) {
-            throw new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
+            const cancelled = new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
+            if (err.sliver) cancelled.sliver = err.sliver;
+            throw cancelled;
           }
           if (!shouldRetry(err, attempts, retry) || signal.aborted) throw err;
           const delayMs = backoffDelay(retry, attempts);
@@ -134,19 +137,29 @@ export class Executor {
 
   /** The handler function for the event, after every check that needs no playbook. */
   private prepare(event: SliverEvent, handler: RegisteredHandler, opts: ExecuteOptions): HandlerFunction<unknown> {
-    validateEvent(event, opts.messageKey ?? null);
-    const fn = handler.plugin[OPERATION_FUNCTION[event.operation]];
-    if (!fn) {
-      const supported = (Object.keys(OPERATION_FUNCTION) as (keyof typeof OPERATION_FUNCTION)[]).filter((op) =>
-        HandlerRegistry.supports(handler, op),
-      );
-      throw new ValidationError(
-        `handler '${handler.name}' does not support ${event.operation} of ${event.resource_type}; supported: ${supported.join(', ')}`,
-      );
-    }
-    handler.plugin.validate?.(event, handler.settings);
-    return fn;
+    return handlerFunction(event, handler, opts.messageKey ?? null);
   }
+}
+
+/**
+ * The handler function for an event, after every check that needs no
+ * playbook (the event's own rules, the operation supported, the plugin's
+ * `validate`); a ValidationError (answered REJECTED) otherwise. Shared by
+ * the executor and `amh plan`.
+ */
+export function handlerFunction(event: SliverEvent, handler: RegisteredHandler, messageKey: string | null): HandlerFunction<unknown> {
+  validateEvent(event, messageKey);
+  const fn = handler.plugin[OPERATION_FUNCTION[event.operation]];
+  if (!fn) {
+    const supported = (Object.keys(OPERATION_FUNCTION) as (keyof typeof OPERATION_FUNCTION)[]).filter((op) =>
+      HandlerRegistry.supports(handler, op),
+    );
+    throw new ValidationError(
+      `handler '${handler.name}' does not support ${event.operation} of ${event.resource_type}; supported: ${supported.join(', ')}`,
+    );
+  }
+  handler.plugin.validate?.(event, handler.settings);
+  return fn;
 }
 
 /** A POA that did not succeed still answers in the reference's POA shape, with a non-zero code. */

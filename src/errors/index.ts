@@ -3,6 +3,8 @@
  * class or code, never by message text), a `retriable` flag used by the retry
  * policy, and an optional `cause`.
  */
+import type { SliverState } from '../codec/types.js';
+
 export interface AmhErrorOptions {
   cause?: unknown;
   retriable?: boolean;
@@ -11,6 +13,11 @@ export interface AmhErrorOptions {
 export class AmhError extends Error {
   readonly code: string = 'AMH_ERROR';
   readonly retriable: boolean;
+  /**
+   * The sliver as a failed operation left it in place (a create kept for
+   * diagnosis, `handlers.<h>.keep_failed`): the FAILED reply's `sliver`.
+   */
+  sliver?: Partial<SliverState>;
 
   constructor(message: string, options: AmhErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { PlaybookRunResult } from '../ansible/types.js';
 import type { Operation, PoaResult, SliverEvent, SliverState } from '../codec/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { PlanSupport } from '../plan/types.js';
 
 /** Runs one playbook for the current operation; resolves only on success, throws a PlaybookError otherwise. */
 export type RunPlaybook = (playbook: string, extraVars: Record<string, unknown>) => Promise<PlaybookRunResult>;
@@ -65,6 +66,8 @@ export interface HandlerPlugin<Settings = unknown> {
   modify?: HandlerFunction<Settings>;
   probe?: HandlerFunction<Settings>;
   poa?: HandlerFunction<Settings>;
+  /** `amh plan`: what each playbook would most likely return and claim (see src/plan/types.ts). */
+  plan?: PlanSupport<Settings>;
 }
 
 /** Type-erased plugin as stored in the registry. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { HandlerPlugin } from '../types.js';
 import { modify } from './modify.js';
 import { create, probe, remove } from './operations.js';
+import { networkPlan } from './plan.js';
 import { SERVICE_TYPES } from './service.js';
 import { networkSettingsSchema, type NetworkSettings } from './settings.js';
 import { validateNetworkEvent } from './validate.js';
@@ -19,10 +20,12 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
     'operation.delete': join(s.playbooks.location, s.playbooks.operation.delete),
     'operation.probe': join(s.playbooks.location, s.playbooks.operation.probe),
     'cleanup.ALL': join(s.playbooks.location, s.cleanup.ALL),
+    'cleanup.mark_failed': join(s.playbooks.location, s.cleanup.mark_failed),
   }),
   validate: validateNetworkEvent,
   create,
   delete: remove,
   modify,
   probe,
+  plan: networkPlan,
 };

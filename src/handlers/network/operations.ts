@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { NetworkServiceSliver, SliverEvent } from '../../codec/types.js';
 import type { HandlerContext, HandlerOutcome } from '../types.js';
 import { createdService, deletedService, playbookData, probedService, serviceState } from './result.js';
+import { keepFailed } from './keep.js';
 import { rollback } from './rollback.js';
 import { requireService, serviceName, type ServiceType } from './service.js';
 import type { NetworkSettings } from './settings.js';
@@ -16,15 +17,26 @@ const at = (settings: NetworkSettings, file: string): string => join(settings.pl
 /**
  * Creates the service with its type's playbook. On any failure (including a
  * timeout or cancellation) the cleanup playbook removes what was created so
- * far before the failure is reported.
+ * far before the failure is reported, unless `keep` (a create with
+ * `keep_failed`): then it is left in place, marked failed.
  */
-export async function provision(event: SliverEvent, sliver: NetworkServiceSliver, ctx: NetworkContext): Promise<CreatedService> {
+export async function provision(
+  event: SliverEvent,
+  sliver: NetworkServiceSliver,
+  ctx: NetworkContext,
+  keep = false,
+): Promise<CreatedService> {
   const settings = ctx.config;
   const playbook = at(settings, settings.playbooks[sliver.type as ServiceType]);
   try {
     const result = await ctx.runPlaybook(playbook, serviceVars(event, sliver, settings));
     return playbookData(createdService, result.data, 'service', basename(playbook));
   } catch (err) {
+    if (keep) {
+      ctx.logger.warn({ err }, 'create failed; keeping what it created for diagnosis (keep_failed)');
+      const mark = at(settings, settings.cleanup.mark_failed);
+      return keepFailed(err, ctx.logger, mark, (vars) => ctx.runCleanup(mark, { ...deleteVars(event, sliver, settings), ...vars }));
+    }
     return rollback(err, ctx.logger, () => ctx.runCleanup(at(settings, settings.cleanup.ALL), deleteVars(event, sliver, settings)));
   }
 }
@@ -43,7 +55,8 @@ export function describeEndpoints(service: CreatedService): string {
 }
 
 export async function create(event: SliverEvent, ctx: NetworkContext): Promise<HandlerOutcome> {
-  const service = await provision(event, requireService(event), ctx);
+  // Only a create keeps its failure: a modify's failed create puts the previous service back.
+  const service = await provision(event, requireService(event), ctx, ctx.config.keep_failed);
   return {
     message: `${service.type} ${service.name} is ${service.state}: ${describeEndpoints(service)}`,
     sliver: serviceState(service, 'EXISTS'),

@@ -35,6 +35,14 @@ export const deletedService = z.object({
   note: z.string().optional(),
 });
 
+/** `cleanup.mark_failed` (keep_failed): whether anything existed to keep, and the service as marked. */
+export const keptService = z.object({
+  name: z.string(),
+  existed: z.boolean(),
+  /** The service record as marked; `{}` (nothing recorded) reads as null. */
+  record: z.union([createdService, z.object({}).strict().transform(() => null)]),
+});
+
 export const probedService = z.object({
   observed: z.enum(['EXISTS', 'MISSING', 'DEGRADED']),
   details: z.string(),

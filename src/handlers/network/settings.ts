@@ -43,6 +43,8 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
         .object({
           /** Undoes a create that failed part-way (run under `timeouts.cleanup`). */
           ALL: playbook('net_delete.yml'),
+          /** With `keep_failed`: marks the service of a failed create as failed, kept for diagnosis (instead of ALL). */
+          mark_failed: playbook('net_mark_failed.yml'),
         })
         .strict()
         .prefault({}),
@@ -73,6 +75,11 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
+      /**
+       * Leave what a failed create made (VLANs reserved, service record) in
+       * place, marked failed, for diagnosis, instead of rolling it back; a later CLOSE removes it.
+       */
+      keep_failed: z.boolean().default(false),
       substrate: substrateSettings(resolvePath),
     })
     .strict();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { HandlerPlugin } from '../types.js';
 import { create, probe, remove } from './operations.js';
+import { switchPlan } from './plan.js';
 import { switchSettingsSchema, type SwitchSettings } from './settings.js';
 import { validateSwitchEvent } from './validate.js';
 
@@ -21,4 +22,5 @@ export const switchPlugin: HandlerPlugin<SwitchSettings> = {
   create,
   delete: remove,
   probe,
+  plan: switchPlan,
 };

@@ -3,6 +3,7 @@ import type { HandlerOutcome } from '../types.js';
 import { attachComponent, configureComponents } from './component-steps.js';
 import { isPci } from './components.js';
 import { summarize, teardown } from './delete.js';
+import { keepFailed } from './keep.js';
 import { vmReport, type VmReport } from './report.js';
 import { STEP, VmSteps, asStepError, withNote, type VmContext } from './steps.js';
 import { requireNode } from './validate.js';
@@ -18,7 +19,8 @@ import { bootVars, targetOf } from './vars.js';
  * Every step is idempotent for the same sliver, so a create re-run after a
  * crash finishes the half-done one. Any failure removes everything of the
  * sliver (the same teardown as a delete, under the cleanup time limit) and
- * is reported with the step that failed.
+ * is reported with the step that failed. With `keep_failed`, the VM is left
+ * in place instead, marked failed (see keep.ts).
  */
 export async function create(event: SliverEvent, ctx: VmContext): Promise<HandlerOutcome> {
   const sliver = requireNode(event);
@@ -27,6 +29,10 @@ export async function create(event: SliverEvent, ctx: VmContext): Promise<Handle
     return await provision(event, sliver, steps, ctx);
   } catch (err) {
     const failure = asStepError(err, 'create');
+    if (ctx.config.keep_failed) {
+      ctx.logger.warn({ err: failure }, 'create failed; keeping what it created for diagnosis (keep_failed)');
+      return keepFailed(steps.cleanup(), failure, ctx.logger);
+    }
     ctx.logger.warn({ err: failure }, 'create failed; removing what it created');
     const undone = await teardown(steps.cleanup(), sliver.components, 'cleanup.ALL');
     const note = undone.failures.length === 0 ? `rolled back: ${summarize(undone)}` : `ROLLBACK INCOMPLETE: ${summarize(undone)}`;

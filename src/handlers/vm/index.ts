@@ -4,6 +4,7 @@ import { remove } from './delete.js';
 import { modify } from './modify.js';
 import { poa } from './poa.js';
 import { probe } from './probe.js';
+import { vmPlan } from './plan.js';
 import { allPlaybooks, vmSettingsSchema, type VmSettings } from './settings.js';
 import { validateVmEvent } from './validate.js';
 
@@ -26,4 +27,5 @@ export const vmPlugin: HandlerPlugin<VmSettings> = {
   modify,
   probe,
   poa,
+  plan: vmPlan,
 };

@@ -44,6 +44,7 @@ export interface Verdict {
 export function assess(seen: ProbeReport, expected: readonly Component[]): Verdict {
   if (!seen.exists) return { observed: 'MISSING', details: `VM ${seen.instanceName ?? '?'} does not exist` };
   const problems: string[] = [];
+  if (seen.keptFailed) problems.push('kept for diagnosis after a failed create');
   if (seen.state !== 'ACTIVE') problems.push(`VM state is ${seen.state ?? 'unknown'}, not ACTIVE`);
   const present = new Map(seen.components.map((c) => [c.state.name, c]));
   for (const c of seen.components) {

@@ -96,6 +96,8 @@ export interface PendingWipe {
 /** `data.probe` of the probe playbook. */
 export interface ProbeReport extends VmReport {
   exists: boolean;
+  /** Marked failed: kept after a failed create for diagnosis (`keep_failed`). */
+  keptFailed: boolean;
   components: ObservedComponent[];
   /** BDFs held for this VM that no component accounts for (leftovers). */
   strayBdfs: string[];
@@ -108,6 +110,7 @@ export function probeReport(data: unknown): ProbeReport {
   return {
     ...vmReport(p),
     exists: p.exists === true,
+    keptFailed: p.failed === true,
     components: list(p.components).map((c) => {
       const raw = rec(c);
       return {

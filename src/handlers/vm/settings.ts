@@ -11,8 +11,11 @@ export type ComponentType = (typeof COMPONENT_TYPES)[number];
 export const OPERATION_PLAYBOOKS = ['delete', 'probe', 'reboot', 'cpuinfo', 'numainfo', 'cpupin', 'numatune', 'rescan'] as const;
 /** `playbooks.config.*`: configuration inside the guest. */
 export const CONFIG_PLAYBOOKS = ['post_boot', 'SmartNIC', 'SharedNIC', 'Storage', 'ssh_keys'] as const;
-/** `playbooks.cleanup.*`: NVME wipe, and ALL = remove everything of a sliver after a failed create. */
-export const CLEANUP_PLAYBOOKS = ['NVME', 'ALL'] as const;
+/**
+ * `playbooks.cleanup.*`: NVME wipe, ALL = remove everything of a sliver after
+ * a failed create, mark_failed = mark a failed create kept for diagnosis (`keep_failed`).
+ */
+export const CLEANUP_PLAYBOOKS = ['NVME', 'ALL', 'mark_failed'] as const;
 
 /** A playbook by its config path, e.g. `VM`, `GPU`, `operation.delete`, `config.SmartNIC`, `cleanup.NVME`. */
 export type PlaybookKey =
@@ -77,6 +80,8 @@ export function vmSettingsSchema(resolvePath: (p: string) => string) {
             .object({
               NVME: file('vm_nvme_cleanup.yml'),
               ALL: file('vm_delete.yml'),
+              /** With `keep_failed`: marks the VM of a failed create as failed, kept for diagnosis (instead of ALL). */
+              mark_failed: file('vm_mark_failed.yml'),
             })
             .strict()
             .prefault({}),
@@ -104,6 +109,11 @@ export function vmSettingsSchema(resolvePath: (p: string) => string) {
         })
         .strict()
         .prefault({}),
+      /**
+       * Leave the VM of a failed create in place, marked failed, for diagnosis,
+       * instead of rolling it back; a later CLOSE removes it (NVMEs wiped as ever).
+       */
+      keep_failed: z.boolean().default(false),
       substrate: substrateSettings(resolvePath),
     })
     .strict();

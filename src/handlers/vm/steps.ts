@@ -23,6 +23,7 @@ export const STEP = {
   configureNic: (c: Pick<Component, 'name'>) => `configure_nic ${c.name}`,
   mount: (c: Pick<Component, 'name'>) => `mount_storage ${c.name}`,
   wipe: (c: Pick<Component, 'name'>) => `wipe_nvme ${c.name}`,
+  markFailed: 'mark_failed',
   poa: (operation: string) => `poa ${operation}`,
 } as const;
 
@@ -56,7 +57,9 @@ export function asStepError(err: unknown, label: string): AmhError {
 export function withNote(err: AmhError, note: string): AmhError {
   if (!(err instanceof PlaybookError)) return err;
   const Class = err.constructor as PlaybookErrorClass;
-  return new Class(`${err.message}; ${note}`, err.step, { cause: err.cause ?? err, retriable: err.retriable });
+  const noted = new Class(`${err.message}; ${note}`, err.step, { cause: err.cause ?? err, retriable: err.retriable });
+  if (err.sliver) noted.sliver = err.sliver;
+  return noted;
 }
 
 /**

@@ -131,6 +131,31 @@ describe('network plugin: modify', () => {
     expect(outcome?.message).toMatch(/re-created with changed capacities/);
   });
 
+  it('with keep_failed, a failed modify still puts the previous service back (only a create keeps its failure)', async () => {
+    const keeping = settingsOf(networkPlugin, { keep_failed: true, network: { border_routers: ['br-1'] } });
+    const { ctx, runs } = fakeContext(keeping, (r) =>
+      r.playbook === 'net_delete.yml' ? { data: deleted(true) } : r.cleanup ? { data: created } : boom('net_create.yml: configure'),
+    );
+    const err = await networkPlugin.modify?.(modify({ labels: { color: 'blue' } }), ctx).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/the previous service was restored$/);
+    expect(runs.map((r) => r.playbook)).not.toContain('net_mark_failed.yml');
+  });
+
+  it('with keep_failed, a failed create is marked instead of removed, and the error carries the service', async () => {
+    const keeping = settingsOf(networkPlugin, { keep_failed: true, network: { border_routers: ['br-1'] } });
+    const { ctx, runs } = fakeContext(keeping, (r) =>
+      r.playbook === 'net_mark_failed.yml'
+        ? { data: { service: { name: 'ptp-s1', existed: true, record: { ...created.service, state: 'RESERVED' } } } }
+        : boom('net_create.yml: configure'),
+    );
+    const err = (await networkPlugin.create?.(redeem, ctx).catch((e: unknown) => e)) as PlaybookError;
+    expect(err).toBeInstanceOf(PlaybookError);
+    expect(err.step).toBe('net_create.yml: configure');
+    expect(err.message).toContain('kept for diagnosis (keep_failed): service ptp-s1 left in place (RESERVED), marked failed');
+    expect(err.sliver).toMatchObject({ instance_name: 'ptp-s1', observed: 'DEGRADED', labels: { kept_for_diagnosis: 'true' } });
+    expect(runs.map((r) => `${r.playbook}${r.cleanup ? ' (cleanup)' : ''}`)).toEqual(['net_create.yml', 'net_mark_failed.yml (cleanup)']);
+  });
+
   it('puts the previous service back when the new one cannot be created', async () => {
     const { ctx, runs } = fakeContext(settings, (r) =>
       r.playbook === 'net_delete.yml' ? { data: deleted(true) } : r.cleanup ? { data: created } : boom('net_create.yml: allocate_vlans'),

@@ -105,6 +105,20 @@ describe('VM create', () => {
     ]);
   });
 
+  it('with keep_failed, leaves the VM and marks it failed instead of rolling back; the reply carries the sliver', async () => {
+    const marked = { instance_name: 's1-node1', existed: true, failed: true, worker: 'sim-worker-1', management_ip: '10.20.0.2', components: [{ name: 'GPU1', type: 'GPU', bdfs: ['0000:25:00.0'] }] };
+    const runner = substrate([], (req) =>
+      basename(req.playbook) === 'vm_mark_failed.yml' ? { data: { vm: marked } } : failAt('vm_pci.yml', 'NIC1', 'attach_pci', 'injected')(req),
+    );
+    const result = await run(runner, vmWith('s1', [gpu(), smartNic('NIC1')]), { handlers: { vm: { keep_failed: true } } });
+    expect(result).toMatchObject({ outcome: 'FAILED', failed_step: 'attach_component NIC1 (vm_pci.yml: attach_pci)' });
+    expect(result.message).toContain('kept for diagnosis (keep_failed): VM s1-node1 left in place on sim-worker-1, marked failed');
+    expect(steps(runner)).toEqual(['vm_create.yml', 'vm_pci.yml attach GPU1', 'vm_pci.yml attach NIC1', 'vm_mark_failed.yml']);
+    expect(runner.calls[3]?.extraVars).toMatchObject({ failed_step: 'attach_component NIC1 (vm_pci.yml: attach_pci)' });
+    expect(result.sliver).toMatchObject({ instance_name: 's1-node1', observed: 'DEGRADED', worker: 'sim-worker-1', labels: { kept_for_diagnosis: 'true' } });
+    expect(result.sliver?.components.map((c) => c.name)).toEqual(['GPU1']);
+  });
+
   it('still rolls back after the operation timed out (cleanup has its own limit)', async () => {
     const runner = substrate([], (req) => (basename(req.playbook) === 'vm_pci.yml' && req.extraVars.component_op === 'attach' ? untilAborted(req.signal, 'timed_out') : undefined));
     const result = await run(runner, vmWith('s1', [gpu()]), { handlers: { vm: { timeouts: { REDEEM: '100ms' } } } });

@@ -32,8 +32,9 @@ describe('VM settings', () => {
       'config.ssh_keys': '/pb/vm_ssh_keys.yml',
       'cleanup.NVME': '/pb/wipe.yml',
       'cleanup.ALL': '/pb/vm_delete.yml',
+      'cleanup.mark_failed': '/pb/vm_mark_failed.yml',
     });
-    expect(Object.keys(books)).toHaveLength(22);
+    expect(Object.keys(books)).toHaveLength(23);
     expect(s.runtime).toMatchObject({ ssh_retries: 10, delete_retries: 3, retry_delay: 5000, disable_fip: false, max_flavor: null });
   });
 
