@@ -20,7 +20,7 @@ export interface LoopBeat {
   name: string;
   /** When it last finished a round (ms since the epoch), 0 before the first. */
   lastBeatAt: number;
-  /** The round it should keep to; it counts as stuck after three of them without a beat. */
+  /** The round it should keep to; it counts as stuck after three of them without a beat (and never before 30 s). */
   intervalMs: number;
   /** Set once the loop has stopped for good. */
   stopped?: string;
@@ -56,6 +56,13 @@ function report(checks: Record<string, Check>, good: 'ok' | 'ready', bad: 'faili
 const pass: Check = { ok: true };
 const fail = (reason: string): Check => ({ ok: false, reason });
 
+/**
+ * How long a loop may go without a round before liveness fails, whatever its interval: a short interval
+ * (tests use 500 ms) on a busy machine misses a few rounds without being stuck, and a liveness failure
+ * makes an orchestrator restart the process, which must not happen because the event loop was busy.
+ */
+export const MIN_STUCK_MS = 30_000;
+
 /** Liveness: the process answers (or this would not run), the service has not failed, its loops go round. */
 export function liveness(i: HealthInputs): HealthReport {
   const checks: Record<string, Check> = {
@@ -65,7 +72,7 @@ export function liveness(i: HealthInputs): HealthReport {
   for (const loop of i.loops) {
     const stuckFor = i.now - loop.lastBeatAt;
     if (loop.stopped) checks[loop.name] = fail(`stopped: ${loop.stopped}`);
-    else if (loop.lastBeatAt > 0 && stuckFor > 3 * loop.intervalMs) checks[loop.name] = fail(`no round for ${stuckFor} ms (every ${loop.intervalMs} ms expected)`);
+    else if (loop.lastBeatAt > 0 && stuckFor > Math.max(3 * loop.intervalMs, MIN_STUCK_MS)) checks[loop.name] = fail(`no round for ${stuckFor} ms (every ${loop.intervalMs} ms expected)`);
     else checks[loop.name] = pass;
   }
   return report(checks, 'ok', 'failing');
