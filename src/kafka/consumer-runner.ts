@@ -7,6 +7,11 @@ import type { PartitionCommits } from '../pipeline/06-commit.js';
 import type { MessagePipeline } from '../pipeline/pipeline.js';
 import type { RunningOps } from '../pipeline/running.js';
 import { PartitionRevokedError, type AssignmentChange, type PartitionOwnership } from './assignment.js';
+import { isTransient } from './transient.js';
+
+/** Backoff of our own consumer restarts: 1 s doubling to 30 s. */
+const RESTART_FIRST_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
 
 export interface ConsumerRunnerOptions {
   consumer: Consumer;
@@ -44,24 +49,50 @@ export class ConsumerRunner {
   /** The group member id of the last join, and whether kafkajs restarted the consumer since. */
   private memberId: string | null = null;
   private restarted = false;
+  /** Our own restarts of a consumer kafkajs gave up on (transient causes only), and the pending one. */
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ConsumerRunnerOptions) {}
 
   async start(): Promise<void> {
     const { consumer } = this.o;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => this.joined(payload.memberId, payload.memberAssignment[this.o.topic] ?? []));
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // A restarted consumer rejoins as a new member; that join's assignment says what is ours, in new ownership
-      // periods (GROUP_JOIN re-applies the pause too). Until it runs again, kafkajs drops commits without an error.
-      this.o.logger.warn({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-      this.restarted = true;
-      this.o.events.emit('consumerCrashed', { error: payload.error, restart: payload.restart });
-      if (!payload.restart) {
-        for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);
-        this.fatal(new FatalError(`the consumer stopped: ${errorMessage(payload.error)}`, { cause: payload.error }));
-      }
-    });
-    await consumer.run({ autoCommit: false, eachMessage: async (payload) => this.accept(payload) });
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.crashed(payload.error, payload.restart));
+    await this.run();
+  }
+
+  private run(): Promise<void> {
+    return this.o.consumer.run({ autoCommit: false, eachMessage: async (payload) => this.accept(payload) });
+  }
+
+  /**
+   * A restarted consumer rejoins as a new member; that join's assignment says what is ours, in new ownership
+   * periods (GROUP_JOIN re-applies the pause too). Until it runs again, kafkajs drops commits without an error.
+   * kafkajs gives up on some errors it does not call retriable although the broker being away explains them
+   * (a connection refused while it reconnects): a transient one restarts the consumer here, with backoff;
+   * anything else stops the service.
+   */
+  private crashed(error: Error, restart: boolean): void {
+    this.o.logger.warn({ err: error, restart }, 'consumer crashed');
+    this.restarted = true;
+    const ours = !restart && !this.failed && !this.quiescing && isTransient(error);
+    this.o.events.emit('consumerCrashed', { error, restart: restart || ours });
+    if (restart) return;
+    for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);
+    if (!ours) {
+      this.fatal(new FatalError(`the consumer stopped: ${errorMessage(error)}`, { cause: error }));
+      return;
+    }
+    this.restarts++;
+    const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(this.restarts - 1, 6));
+    this.o.logger.warn({ err: error, delayMs: delay, restarts: this.restarts }, 'kafkajs gave the consumer up on a transient error: restarting it');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.failed || this.quiescing) return;
+      this.run().catch((err: unknown) => this.crashed(err instanceof Error ? err : new Error(String(err)), false));
+    }, delay);
+    this.restartTimer.unref();
   }
 
   /** Messages handed off and not yet at their fate. */
@@ -86,7 +117,12 @@ export class ConsumerRunner {
    */
   quiesce(): void {
     this.quiescing = true;
-    this.o.consumer.pause([{ topic: this.o.topic }]);
+    try {
+      this.o.consumer.pause([{ topic: this.o.topic }]);
+    } catch (err) {
+      // A consumer kafkajs gave up on has nothing to pause (and takes nothing more either).
+      this.o.logger.debug({ err }, 'nothing to pause: the consumer is not running');
+    }
   }
 
   /** Resolves when every accepted message met its fate. */
@@ -100,12 +136,15 @@ export class ConsumerRunner {
   }
 
   stop(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     for (const t of this.revokeTimers) clearTimeout(t);
     this.revokeTimers.clear();
     this.cancelling.clear();
   }
 
   private joined(memberId: string, partitions: number[]): void {
+    this.restarts = 0;
     const renew = this.restarted || (this.memberId !== null && memberId !== this.memberId);
     this.memberId = memberId;
     this.restarted = false;

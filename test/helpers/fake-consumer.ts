@@ -42,7 +42,11 @@ export class FakeConsumer {
     return () => undefined;
   }
 
+  /** How many times run() was called. */
+  runs = 0;
+
   async run(config: { eachMessage: (payload: EachMessagePayload) => Promise<void> }): Promise<void> {
+    this.runs++;
     this.eachMessage = config.eachMessage;
   }
 

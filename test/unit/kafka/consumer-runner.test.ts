@@ -1,3 +1,4 @@
+import { KafkaJSConnectionError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../../src/errors/index.js';
 import { PartitionOwnership } from '../../../src/kafka/assignment.js';
@@ -177,5 +178,18 @@ describe('ConsumerRunner after a consumer restart', () => {
     pipeline.finish(0, 4);
     await tick(20);
     expect(consumer.committed().get(0)).toBe('5');
+  });
+
+  it('restarts, itself, a consumer kafkajs gave up on for a transient cause (the broker away), instead of stopping the service', async () => {
+    const { consumer, runner, fatal } = setup();
+    await runner.start();
+    consumer.join([0]);
+    expect(consumer.runs).toBe(1);
+    consumer.crash(false, new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:9592'));
+    expect(fatal).toEqual([]);
+    await tick(1_200); // the first restart waits 1 s
+    expect(consumer.runs).toBe(2);
+    expect(fatal).toEqual([]);
+    runner.quiesce(); // and a stopping service has nothing to pause after such a crash: no throw
   });
 });
