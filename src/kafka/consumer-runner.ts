@@ -7,7 +7,7 @@ import type { PartitionCommits } from '../pipeline/06-commit.js';
 import type { MessagePipeline } from '../pipeline/pipeline.js';
 import type { RunningOps } from '../pipeline/running.js';
 import { PartitionRevokedError, type AssignmentChange, type PartitionOwnership } from './assignment.js';
-import { isTransient } from './transient.js';
+import { isRestartable } from './transient.js';
 
 /** Backoff of our own consumer restarts: 1 s doubling to 30 s. */
 const RESTART_FIRST_MS = 1_000;
@@ -70,13 +70,13 @@ export class ConsumerRunner {
    * A restarted consumer rejoins as a new member; that join's assignment says what is ours, in new ownership
    * periods (GROUP_JOIN re-applies the pause too). Until it runs again, kafkajs drops commits without an error.
    * kafkajs gives up on some errors it does not call retriable although the broker being away explains them
-   * (a connection refused while it reconnects): a transient one restarts the consumer here, with backoff;
-   * anything else stops the service.
+   * (a connection refused while it reconnects): one that is not known to be permanent restarts the consumer
+   * here, with backoff (kafka/transient.ts isRestartable); anything else stops the service.
    */
   private crashed(error: Error, restart: boolean): void {
     this.o.logger.warn({ err: error, restart }, 'consumer crashed');
     this.restarted = true;
-    const ours = !restart && !this.failed && !this.quiescing && isTransient(error);
+    const ours = !restart && !this.failed && !this.quiescing && isRestartable(error);
     this.o.events.emit('consumerCrashed', { error, restart: restart || ours });
     if (restart) return;
     for (const p of this.o.ownership.revokeAll()) this.o.commits.revoked(p);

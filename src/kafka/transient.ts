@@ -55,6 +55,25 @@ export function isTransient(err: unknown): boolean {
   return err.retriable;
 }
 
+/**
+ * Whether a consumer kafkajs gave up on (`restart: false`) may be started
+ * again: a transient cause, or a kafkajs error that is not known to be
+ * permanent. kafkajs wraps some connection failures (a connection refused
+ * while the broker restarts) in a KafkaJSNonRetriableError without their
+ * cause, which `isTransient` cannot see through. Known permanent: refused
+ * logins, untrusted certificates, authorization and unsupported API errors.
+ */
+export function isRestartable(err: unknown): boolean {
+  if (isTransient(err)) return true;
+  if (!(err instanceof KafkaJSError) || err instanceof KafkaJSSASLAuthenticationError || err instanceof KafkaJSServerDoesNotSupportApiKey) return false;
+  for (let e: unknown = err; e instanceof Error; e = e.cause === e ? undefined : e.cause) {
+    if (e instanceof KafkaJSProtocolError && PERMANENT_PROTOCOL_TYPES.has(e.type)) return false;
+    if (tlsFailureReason((e as { code?: unknown }).code)) return false;
+    if (e instanceof KafkaJSSASLAuthenticationError) return false;
+  }
+  return true;
+}
+
 /** The broker refused a message or batch for its size: retrying the same bytes cannot succeed. */
 export function isMessageTooLarge(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; depth++) {

@@ -1,4 +1,4 @@
-import { KafkaJSConnectionError } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../../src/errors/index.js';
 import { PartitionOwnership } from '../../../src/kafka/assignment.js';
@@ -190,6 +190,22 @@ describe('ConsumerRunner after a consumer restart', () => {
     await tick(1_200); // the first restart waits 1 s
     expect(consumer.runs).toBe(2);
     expect(fatal).toEqual([]);
+    consumer.join([0]); // the restarted consumer rejoined
+    // kafkajs also gives up with a bare KafkaJSNonRetriableError (no cause) when a connection is refused.
+    consumer.crash(false, new KafkaJSNonRetriableError('Connection error: connect ECONNREFUSED 127.0.0.1:9592'));
+    await tick(1_200);
+    expect(consumer.runs).toBe(3);
+    expect(fatal).toEqual([]);
     runner.quiesce(); // and a stopping service has nothing to pause after such a crash: no throw
+  });
+
+  it('stops the service when kafkajs gave the consumer up for a permanent cause (a refused login)', async () => {
+    const { consumer, runner, fatal } = setup();
+    await runner.start();
+    consumer.join([0]);
+    consumer.crash(false, new (KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)('SASL SCRAM SHA256 authentication failed'));
+    expect(fatal.map((e) => e.message)).toEqual(['the consumer stopped: SASL SCRAM SHA256 authentication failed']);
+    await tick(1_200);
+    expect(consumer.runs).toBe(1);
   });
 });
