@@ -13,7 +13,8 @@ export interface AssignmentChange {
  * it starts nothing new and its offsets are never committed by us again.
  */
 export class PartitionOwnership {
-  private readonly owned = new Map<number, AbortController>();
+  /** Per owned partition: its ownership (aborts when the partition leaves us) and its commit period (also on a renewal). */
+  private readonly owned = new Map<number, { ownership: AbortController; commits: AbortController }>();
   private known = false;
 
   /** Whether the assignment is known yet (the first join happened). */
@@ -29,18 +30,30 @@ export class PartitionOwnership {
     return [...this.owned.keys()].sort((a, b) => a - b);
   }
 
-  /** Aborted when this ownership period of `partition` ends. Undefined when the partition is not ours. */
+  /** Aborted when this ownership period of `partition` ends (it was revoked). Undefined when the partition is not ours. */
   signal(partition: number): AbortSignal | undefined {
-    return this.owned.get(partition)?.signal;
+    return this.owned.get(partition)?.ownership.signal;
+  }
+
+  /**
+   * Aborted when offsets earned now may no longer be committed: the partition
+   * was revoked, or the group membership was renewed (see `assign`).
+   */
+  commitPeriod(partition: number): AbortSignal | undefined {
+    return this.owned.get(partition)?.commits.signal;
   }
 
   /**
    * A join's assignment: partitions not in it are revoked, new ones added.
    * With `renew` (this is a new group member: kafkajs restarted a crashed
    * consumer, or the coordinator forgot us), every partition kept starts a
-   * new ownership period too: the old member's commits may have been dropped
-   * and another member may have owned the partition in between, so what it
-   * earned is redone from the group's committed offset instead.
+   * new commit period: the old member's commits may have been dropped
+   * (kafkajs drops commits while it restarts) and another member may have
+   * owned the partition in between, so offsets are committed again only from
+   * the redelivery, which starts at the group's committed offset. Work of the
+   * old period goes on (the partition is still ours): it answers, and its
+   * redelivered copy, behind it in the sliver's lane, re-publishes that
+   * answer from the ledger and commits it.
    */
   assign(partitions: readonly number[], { renew = false } = {}): AssignmentChange {
     this.known = true;
@@ -49,8 +62,12 @@ export class PartitionOwnership {
     const added = [...next].filter((p) => !this.owned.has(p));
     const renewed = renew ? [...next].filter((p) => this.owned.has(p)) : [];
     for (const p of revoked) this.revoke(p, new PartitionRevokedError(p));
-    for (const p of renewed) this.revoke(p, new PartitionRevokedError(p, 'the group membership was renewed (the consumer rejoined as a new member)'));
-    for (const p of [...added, ...renewed]) this.owned.set(p, new AbortController());
+    for (const p of renewed) {
+      const held = this.owned.get(p);
+      held?.commits.abort(new PartitionRevokedError(p, 'the group membership was renewed (the consumer rejoined as a new member)'));
+      if (held) held.commits = new AbortController();
+    }
+    for (const p of added) this.owned.set(p, { ownership: new AbortController(), commits: new AbortController() });
     const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
     return { added: sorted(added), revoked: sorted(revoked), renewed: sorted(renewed) };
   }
@@ -63,7 +80,9 @@ export class PartitionOwnership {
   }
 
   private revoke(partition: number, reason: Error): void {
-    this.owned.get(partition)?.abort(reason);
+    const held = this.owned.get(partition);
+    held?.commits.abort(reason);
+    held?.ownership.abort(reason);
     this.owned.delete(partition);
   }
 }

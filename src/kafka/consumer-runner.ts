@@ -177,13 +177,14 @@ export class ConsumerRunner {
   private async accept({ topic, partition, message }: EachMessagePayload): Promise<void> {
     if (this.failed || this.quiescing) return; // stopping: leave it uncommitted for the next run
     const owned = this.o.ownership.signal(partition);
-    if (!owned) return; // delivered from a fetch that began before a revocation
+    const period = this.o.ownership.commitPeriod(partition);
+    if (!owned || !period) return; // delivered from a fetch that began before a revocation
     const offset = BigInt(message.offset);
     if (!this.o.commits.begin(partition, offset)) return; // already in flight here (redelivered after a rejoin)
     const work = this.o.pipeline
       .handle({ topic, partition, message, owned })
       .then((fate) => {
-        if (fate !== 'revoked') this.o.commits.done(partition, offset, owned);
+        if (fate !== 'revoked') this.o.commits.done(partition, offset, period);
       })
       .catch((err: unknown) => {
         if ((err as AmhError).code === 'ABANDONED') {
