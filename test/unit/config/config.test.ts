@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       replies: 'amh.replies',
       dead_letter: 'amh.events.dlq',
       state: 'amh.state',
+      drift: 'amh.drift',
       progress: null,
     });
     expect(config.logging).toEqual({ level: 'info', format: 'auto' });
