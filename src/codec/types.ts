@@ -201,6 +201,18 @@ export interface InFlight {
   expires_at: number;
 }
 
+/** The desired state last applied to a sliver (state schema v4): the last REDEEM or MODIFY answered OK. */
+export interface AppliedState {
+  event_id: string;
+  sequence: number;
+  operation: string;
+  applied_at: number;
+  /** The event as applied (single-object SliverEvent); null when it could not fit `consumer.max_ledger_bytes`. */
+  event: Buffer | null;
+  /** The reply published for it (single-object SliverResult); null when it could not fit. */
+  reply: Buffer | null;
+}
+
 /** The per-sliver record on the compacted state topic (schemas/state). */
 export interface SliverLedger {
   sliver_id: string;
@@ -218,6 +230,8 @@ export interface SliverLedger {
   updated_at: number;
   /** When a CLOSE was answered OK (cleared by a later successful REDEEM); 0 = open (records before v3). */
   closed_at: number;
+  /** The last REDEEM or MODIFY answered OK, cleared by a CLOSE answered OK (null in records before v4). */
+  applied: AppliedState | null;
 }
 
 export interface SchemaValues {

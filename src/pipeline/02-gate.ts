@@ -129,13 +129,15 @@ export class LedgerGate {
    */
   async record(event: SliverEvent, result: SliverResult, opts: { ran: boolean; lease?: Lease; evenIfHeld?: boolean }): Promise<Answer | null> {
     const { value, result: fitted } = encodeFitted(this.o.codec, result, this.o.maxReplyBytes);
+    // What the reconciler needs later: the event that made the sliver what it is.
+    const applies = opts.ran && fitted.outcome === 'OK' && (event.operation === 'REDEEM' || event.operation === 'MODIFY');
     const allowed = (current: SliverLedger): boolean =>
       opts.lease ? opts.lease.holds(current) : opts.evenIfHeld === true || !this.heldByOther(current);
     for (;;) {
       const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
         const base = ledger ?? emptyLedger(event.sliver_id);
         if (!allowed(base)) return null;
-        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), { entries: this.o.keep, replies: this.o.replies }));
+        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran, event: applies ? this.o.codec.encode('event', event) : null }, this.o.instanceId, this.now(), { entries: this.o.keep, replies: this.o.replies }));
       }, { confirm: opts.lease ? 'ack' : 'read-back' });
       if (won) return { value, result: fitted, replayed: false };
       if (!current || !allowed(current)) return null;
@@ -162,15 +164,25 @@ export class LedgerGate {
 
   /**
    * Keeps a record under `maxRecordBytes`: turns its oldest full replies into
-   * digests first (never the newest one), then drops its oldest digests.
+   * digests first (never the newest one), then drops its oldest digests. The
+   * applied state goes last, and only in part: its reply first (the
+   * reconciler then compares the probe's own verdict), then its event (the
+   * sliver is then not reconciled); both are logged.
    */
   private fit(record: SliverLedger): SliverLedger {
     let fitted = record;
     while (this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
       const [oldest, ...rest] = fitted.entries;
+      const applied = fitted.applied;
       if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)] };
       else if (fitted.digests.length > 0) fitted = { ...fitted, digests: fitted.digests.slice(1) };
-      else break;
+      else if (applied?.reply) {
+        this.o.logger.warn({ sliverId: record.sliver_id, maxLedgerBytes: this.o.maxRecordBytes }, 'ledger too large: the applied reply is not kept (drift is judged by the probe alone)');
+        fitted = { ...fitted, applied: { ...applied, reply: null } };
+      } else if (applied?.event) {
+        this.o.logger.warn({ sliverId: record.sliver_id, maxLedgerBytes: this.o.maxRecordBytes }, 'ledger too large: the applied event is not kept (the sliver is not reconciled)');
+        fitted = { ...fitted, applied: { ...applied, event: null } };
+      } else break;
     }
     return fitted;
   }
