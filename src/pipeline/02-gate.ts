@@ -7,7 +7,7 @@ import type { ParsedConfig } from '../config/schema.js';
 type ConsumerConfig = ParsedConfig['consumer'];
 import { buildResult } from '../results/builder.js';
 import { encodeFitted } from '../results/fit.js';
-import { claim, decide, digestOf, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
+import { appliedReply, claim, decide, digestOf, shareReply, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
 import type { LedgerStore } from '../state/store.js';
 import { sleep } from '../lib/abort.js';
 
@@ -174,7 +174,7 @@ export class LedgerGate {
     while (this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
       const [oldest, ...rest] = fitted.entries;
       const applied = fitted.applied;
-      if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)] };
+      if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)], applied: shareReply(applied, rest, appliedReply(fitted)) };
       else if (fitted.digests.length > 0) fitted = { ...fitted, digests: fitted.digests.slice(1) };
       else if (applied?.reply) {
         this.o.logger.warn({ sliverId: record.sliver_id, maxLedgerBytes: this.o.maxRecordBytes }, 'ledger too large: the applied reply is not kept (drift is judged by the probe alone)');

@@ -173,8 +173,29 @@ export function recordAnswer(
     in_flight: ledger.in_flight?.event_id === event.event_id || ran ? null : ledger.in_flight,
     updated_at: now,
     closed_at: succeeded && event.operation === 'CLOSE' ? now : succeeded && event.operation === 'REDEEM' ? 0 : ledger.closed_at,
-    applied: succeeded ? appliedAfter(ledger, event, answer.reply, answer.event ?? null, now) : (ledger.applied ?? null),
+    applied: shareReply(
+      succeeded ? appliedAfter(ledger, event, answer.reply, answer.event ?? null, now) : (ledger.applied ?? null),
+      full,
+      appliedReply(ledger),
+    ),
   };
+}
+
+/**
+ * The reply of the applied state: in its answer's entry while that entry keeps its full reply (stored once),
+ * else in `applied.reply`; null when neither has it (it did not fit `consumer.max_ledger_bytes`).
+ */
+export function appliedReply(ledger: Pick<SliverLedger, 'applied' | 'entries'>): Buffer | null {
+  const applied = ledger.applied;
+  if (!applied) return null;
+  return applied.reply ?? ledger.entries.find((e) => e.event_id === applied.event_id)?.reply ?? null;
+}
+
+/** `applied` with its reply stored once: null while `entries` hold it in full, else the reply as known before. */
+export function shareReply(applied: AppliedState | null, entries: readonly AppliedEvent[], known: Buffer | null): AppliedState | null {
+  if (!applied) return null;
+  if (entries.some((e) => e.event_id === applied.event_id)) return { ...applied, reply: null };
+  return { ...applied, reply: applied.reply ?? known };
 }
 
 /** The applied state after `event` was answered OK. */

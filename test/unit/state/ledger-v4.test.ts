@@ -3,7 +3,7 @@ import { AvroCodec, SchemaCatalog, type SliverEvent, type SliverLedger } from '.
 import { silentLogger } from '../../../src/observability/logger.js';
 import { LedgerGate } from '../../../src/pipeline/02-gate.js';
 import { buildResult } from '../../../src/results/builder.js';
-import { emptyLedger, isActive, recordAnswer } from '../../../src/state/ledger.js';
+import { appliedReply, emptyLedger, isActive, recordAnswer } from '../../../src/state/ledger.js';
 import { MemoryLedgerStore } from '../../../src/state/store.js';
 import { vmEvent } from '../../helpers/events.js';
 
@@ -22,13 +22,23 @@ describe('the applied state', () => {
 
   it('is the last REDEEM or MODIFY answered OK, and is cleared by a CLOSE answered OK', () => {
     const created = recordAnswer(emptyLedger('s1'), redeem, answer('OK', 'r'), 'me', 10, LIMITS);
-    expect(created.applied).toEqual({ event_id: 'r', sequence: 1, operation: 'REDEEM', applied_at: 10, event: Buffer.from('event r'), reply: Buffer.from('reply r') });
+    // The reply is stored once: in its answer's entry while that is kept in full.
+    expect(created.applied).toEqual({ event_id: 'r', sequence: 1, operation: 'REDEEM', applied_at: 10, event: Buffer.from('event r'), reply: null });
+    expect(appliedReply(created)).toEqual(Buffer.from('reply r'));
     expect(isActive(created)).toBe(true);
     const modified = recordAnswer(created, modify, answer('OK', 'm'), 'me', 20, LIMITS);
     expect(modified.applied).toMatchObject({ event_id: 'm', operation: 'MODIFY', event: Buffer.from('event m') });
     const closed = recordAnswer(modified, close, answer('OK', 'c'), 'me', 30, LIMITS);
     expect(closed.applied).toBeNull();
     expect(isActive(closed)).toBe(false);
+  });
+
+  it("keeps its reply itself once its answer's entry is only a digest", () => {
+    let ledger = recordAnswer(emptyLedger('s1'), redeem, answer('OK', 'r'), 'me', 10, { entries: 8, replies: 1 });
+    ledger = recordAnswer(ledger, event({ event_id: 'p', sequence: 2, operation: 'POA' }), answer('OK', 'p'), 'me', 11, { entries: 8, replies: 1 });
+    expect(ledger.entries.map((e) => e.event_id)).toEqual(['p']);
+    expect(ledger.applied).toMatchObject({ event_id: 'r', reply: Buffer.from('reply r') });
+    expect(appliedReply(ledger)).toEqual(Buffer.from('reply r'));
   });
 
   it('stays what it was after a failed, rejected or not-run answer, a failed CLOSE, and a PROBE', () => {
@@ -83,16 +93,21 @@ describe('the applied state within consumer.max_ledger_bytes', () => {
     expect(ledger.entries.length).toBeLessThan(6);
     expect(ledger.applied).toMatchObject({ event_id: 'e6' });
     expect(ledger.applied?.event).not.toBeNull();
-    expect(ledger.applied?.reply).not.toBeNull();
+    expect(appliedReply(ledger)).not.toBeNull();
     const { value: applied } = await codec.decode('event', ledger.applied!.event!);
     expect(applied.node_sliver?.labels.pad).toBe('y'.repeat(1_500));
   });
 
   it('a record that cannot fit drops the applied reply, then the applied event', async () => {
-    const small = gate(7_000);
-    await small.gate.record(big(1, 'z'.repeat(3_000)), ok(big(1, '')), { ran: true });
+    const small = gate(8_192);
+    await small.gate.record(big(1, 'z'.repeat(2_000)), ok(big(1, '')), { ran: true });
+    // A later answer with a large reply pushes the create's entry out: its reply would now be stored in `applied`.
+    const poa = event({ event_id: 'p', sequence: 2, operation: 'POA' });
+    await small.gate.record(poa, buildResult(poa, { outcome: 'OK', message: 'p'.repeat(5_000), startedAt: 0, finishedAt: 1 }), { ran: true });
     const replyDropped = small.store.get('s1') as SliverLedger;
+    expect(replyDropped.entries.map((e) => e.event_id)).toEqual(['p']);
     expect(replyDropped.applied).toMatchObject({ event_id: 'e1', reply: null });
+    expect(appliedReply(replyDropped)).toBeNull();
     expect(replyDropped.applied?.event).not.toBeNull();
     const tiny = gate(8_192);
     await tiny.gate.record(big(1, 'z'.repeat(9_000)), ok(big(1, '')), { ran: true });
