@@ -65,6 +65,11 @@ export class HandlerRegistry {
     return handler;
   }
 
+  /** The handler for a resource type, or undefined. */
+  find(resourceType: string): RegisteredHandler | undefined {
+    return this.byType.get(resourceType);
+  }
+
   resourceTypes(): string[] {
     return [...this.byType.keys()].sort();
   }

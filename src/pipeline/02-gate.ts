@@ -52,6 +52,7 @@ export interface LedgerGateOptions {
  */
 export class LedgerGate {
   readonly now: () => number;
+  private readonly guards = new Map<string, (ledger: SliverLedger | undefined) => string | null>();
 
   constructor(private readonly o: LedgerGateOptions) {
     this.now = o.now ?? Date.now;
@@ -78,7 +79,26 @@ export class LedgerGate {
   }
 
   decide(event: SliverEvent): Decision {
-    return decide(this.o.store.get(event.sliver_id), event, this.o.instanceId, this.now(), this.o.retentionMs);
+    const ledger = this.o.store.get(event.sliver_id);
+    const blocked = this.blocked(event, ledger);
+    if (blocked !== null) return { kind: 'stale', reason: blocked, unrecorded: true };
+    return decide(ledger, event, this.o.instanceId, this.now(), this.o.retentionMs);
+  }
+
+  /**
+   * While set, the event `eventId` (a repair) runs only while `guard` finds
+   * nothing against the sliver's ledger: checked when it is decided and again
+   * inside its claim, so it is decided under the lease. Otherwise it is
+   * answered STALE with the guard's reason, and nothing is recorded. Returns
+   * the function that removes the guard.
+   */
+  guard(eventId: string, guard: (ledger: SliverLedger | undefined) => string | null): () => void {
+    this.guards.set(eventId, guard);
+    return () => this.guards.delete(eventId);
+  }
+
+  private blocked(event: SliverEvent, ledger: SliverLedger | undefined): string | null {
+    return this.guards.get(event.event_id)?.(ledger) ?? null;
   }
 
   /**
@@ -112,6 +132,7 @@ export class LedgerGate {
   /** Takes the lease for `event`, or returns null when the ledger says otherwise now (decide again). */
   async claim(event: SliverEvent, logger: Logger): Promise<Lease | null> {
     const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
+      if (this.blocked(event, ledger) !== null) return null;
       if (decide(ledger, event, this.o.instanceId, this.now(), this.o.retentionMs).kind !== 'run') return null;
       return claim(ledger ?? emptyLedger(event.sliver_id), event, this.o.instanceId, this.now(), this.o.leaseTtlMs);
     });
