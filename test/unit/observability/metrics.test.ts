@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SliverEvent, SliverResult } from '../../../src/codec/types.js';
+import type { DriftReport, SliverEvent, SliverResult } from '../../../src/codec/types.js';
 import { TypedEmitter, type ServiceEvents } from '../../../src/observability/events.js';
 import { createServiceMetrics, type MetricsView } from '../../../src/observability/metrics.js';
 import { parseMetrics, valueOf } from '../../helpers/http.js';
@@ -37,7 +37,7 @@ function setup(view: Partial<MetricsView> = {}) {
 describe('service metrics', () => {
   it('counts reconciliation probes by outcome, drift reports by kind and resource type, repairs by action and outcome', async () => {
     const { events, read } = setup();
-    const report = { kind: 'DRIFT', sliver_id: 'sliver-secret-1', slice_id: null, resource_type: 'VM', handler: 'vm', observed: 'MISSING', differences: [], expected: null, found: null, applied_event_id: null, applied_sequence: null, detected_at: 0, instance: 'i', repair: null } as const;
+    const report: DriftReport = { kind: 'DRIFT', sliver_id: 'sliver-secret-1', slice_id: null, resource_type: 'VM', handler: 'vm', observed: 'MISSING', differences: [], expected: null, found: null, applied_event_id: null, applied_sequence: null, detected_at: 0, instance: 'i', repair: null };
     events.emit('probed', { sliverId: 'sliver-secret-1', resourceType: 'VM', outcome: 'drift', durationMs: 5 });
     events.emit('probed', { sliverId: 'sliver-secret-2', resourceType: 'VM', outcome: 'busy', durationMs: 0 });
     events.emit('probed', { sliverId: 'sliver-secret-3', resourceType: 'VM', outcome: 'busy', durationMs: 0 });
