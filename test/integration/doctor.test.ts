@@ -85,7 +85,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
     const { code, checks } = await doctor(demo.file);
     expect(failed(checks)).toEqual([]);
     expect(code).toBe(0);
-    expect([...checks.keys()]).toEqual(['config', 'schemas', 'handler:vm', 'handler:network', 'ansible', 'collections', 'broker', 'topic:events', 'topic:replies', 'topic:dead_letter', 'topic:state']);
+    expect([...checks.keys()]).toEqual(['config', 'schemas', 'handler:vm', 'handler:network', 'ansible', 'collections', 'broker', 'topic:events', 'topic:replies', 'topic:dead_letter', 'topic:drift', 'topic:state']);
     expect(checks.get('topic:state')?.detail).toMatch(/: 2 partitions, cleanup\.policy=compact$/);
     expect(checks.get('topic:events')?.detail).toMatch(/: 2 partitions, cleanup\.policy=delete$/);
     expect(checks.get('collections')?.detail).toMatch(/openstack\.cloud \d/);
@@ -93,7 +93,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
 
     const again = await amh(['topics', 'create', '--config', demo.file]);
     expect(again.code).toBe(0);
-    expect(again.stdout.match(/^exists /gm)).toHaveLength(4);
+    expect(again.stdout.match(/^exists /gm)).toHaveLength(5);
   });
 
   it('fails naming the playbook when one is removed', async () => {
