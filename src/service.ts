@@ -50,6 +50,9 @@ export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopp
 /** Progress records are for watching live: kept a day. */
 export { PROGRESS_TOPIC_CONFIG } from './kafka/topic-specs.js';
 
+/** CPU niceness of reconciliation probes' playbook runs (events' runs keep the service's). */
+const PROBE_NICE = 10;
+
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
 
@@ -290,7 +293,8 @@ export class Service {
       partitions: () => store.describe().filter((d) => d.restored && this.ownership.owns(d.partition)).map((d) => d.partition),
       owns: (partition) => this.ownership.owns(partition),
       running: this.running,
-      execute: (event, opts) => this.core.executor.execute(event, { ...opts, hardStop: this.hardStop.signal }),
+      // Probes' playbooks run niced: the CPU goes to the events' runs first, as the slots do.
+      execute: (event, opts) => this.core.executor.execute(event, { ...opts, hardStop: this.hardStop.signal, nice: PROBE_NICE }),
       // Behind every event waiting for a slot.
       withSlot: (task) => this.lanes.withSlot(task, -1),
       codec: this.codec,
