@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { setPriority } from 'node:os';
 import { execa } from 'execa';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { playbooksDir } from '../paths.js';
@@ -96,6 +97,7 @@ async function execute(
     stdin: 'ignore',
     buffer: false,
   });
+  if (request.nice !== undefined && child.pid !== undefined) lowerPriority(child.pid, request.nice, logger);
   child.stdout?.on('data', (chunk: Buffer) => parser.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
@@ -156,4 +158,13 @@ function logTaskEvent(logger: Logger, event: AnsibleEvent): void {
   const fields: Record<string, unknown> = { ansibleEvent: event.event, task: event.task, host: event.host };
   for (const key of ['msg', 'item', 'changed', 'ignore_errors', 'result'] as const) if (event[key] !== undefined) fields[key] = event[key];
   logger.debug(fields, `ansible ${event.event.replace(/^runner_/, '')}: ${String(event.task ?? '')} on ${String(event.host ?? '?')}`);
+}
+
+/** Niceness for a background run; a failure only means the run competes for the CPU as an event's would. */
+function lowerPriority(pid: number, nice: number, logger: Logger): void {
+  try {
+    setPriority(pid, Math.min(19, Math.max(0, Math.round(nice))));
+  } catch (err) {
+    logger.debug({ err, pid }, 'could not lower the priority of a background playbook run');
+  }
 }

@@ -19,6 +19,11 @@ export interface PlaybookRunRequest {
   env?: Record<string, string>;
   /** Called each time a task starts on a host (live progress). Must not throw. */
   onProgress?: (progress: TaskProgress) => void;
+  /**
+   * CPU niceness (1-19) of the run, set on ansible-playbook as soon as it is spawned (its workers inherit it):
+   * background work such as reconciliation probes gives the CPU to the events' runs. Default: ours.
+   */
+  nice?: number;
 }
 
 /** A task that just started on a host: task `taskIndex` of `taskCount` in its play. */

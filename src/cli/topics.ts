@@ -7,7 +7,7 @@ import { ensureTopics } from '../kafka/topics.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
 /**
- * `amh topics create`: the four topics exactly as `amh run` would create them (and as `amh doctor` expects them);
+ * `amh topics create`: the topics exactly as `amh run` would create them (and as `amh doctor` expects them);
  * existing ones are left as they are. Then the doctor's topic checks run, so a pre-existing topic that does not
  * fit (not compacted, other partition count) is reported and the exit status is 1.
  */

@@ -37,6 +37,20 @@ export const retryPolicy = z
   .strict()
   .prefault({});
 
+/**
+ * Repair of drifted slivers found by the reconciler (README "Reconciliation"), per handler and per kind of drift.
+ * Off by default: a repair re-runs the last applied create, so an operator turns it on where that is safe.
+ */
+export const repairPolicy = z
+  .object({
+    /** Re-run the applied create (ensure-style REDEEM) of a sliver whose probe says MISSING. */
+    missing: z.boolean().default(false),
+    /** The same for one whose probe says DEGRADED, or whose components, interfaces or VLANs differ from what was applied. */
+    degraded: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
+
 export const handlerEntry = z
   .object({
     /** Built-in plugin that implements this handler (`vm`, ...). Defaults to the entry's name. */
@@ -47,6 +61,8 @@ export const handlerEntry = z
     timeouts: operationTimeouts,
     /** Retries in place (the sliver's later events wait), only for transient failures. */
     retry: retryPolicy,
+    /** What the reconciler may repair for this handler's slivers; nothing by default. */
+    repair: repairPolicy,
   })
   // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
   .loose();
@@ -72,6 +88,11 @@ export const configSchema = z
              * operation's playbooks. Off (null) by default; created with the other topics when set.
              */
             progress: z.string().min(1).nullable().default(null),
+            /**
+             * Drift reports (schemas/drift/v1.avsc, keyed by sliver id): slivers whose probe differs from what was applied,
+             * orphans found by an audit, and the repairs of either. Created with the other topics.
+             */
+            drift: z.string().min(1).default('amh.drift'),
           })
           .strict()
           .prefault({}),
@@ -219,6 +240,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Drift detection (README "Reconciliation"): each instance probes the slivers of its partitions whose last applied
+     * REDEEM or MODIFY was answered OK, once per `interval`, spread evenly, and reports those that differ on
+     * `kafka.topics.drift`. Probes change nothing; repair is per handler (`handlers.<name>.repair`).
+     */
+    reconcile: z
+      .object({
+        /** Run the reconciler at all. */
+        enabled: z.boolean().default(true),
+        /** Each active sliver is probed once per interval; the probes of an interval are spread evenly over it. */
+        interval: duration.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
+        /** Share of `consumer.concurrency` that probes may hold at once (at least one slot); events always go first. */
+        share: z.number().gt(0).max(1).default(0.2),
+      })
+      .strict()
+      .prefault({}),
     logging: z
       .object({
         /** Env `AMH_LOG_LEVEL` overrides. Task starts are logged at info, task results at debug. */
@@ -238,3 +275,4 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type HandlerEntry = z.output<typeof handlerEntry>;
 export type OperationTimeouts = z.output<typeof operationTimeouts>;
 export type RetryPolicy = z.output<typeof retryPolicy>;
+export type RepairPolicy = z.output<typeof repairPolicy>;

@@ -34,6 +34,8 @@ export interface ExecuteOptions {
   messageKey?: string | null;
   /** Live progress of the operation's playbooks: each task start, with its step (n-th playbook run). */
   onProgress?: (progress: StepProgress) => void;
+  /** CPU niceness of its playbook runs (background work such as reconciliation probes); default: the service's. */
+  nice?: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export class Executor {
         inventory,
         runs: { count: 0 },
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.nice !== undefined ? { nice: opts.nice } : {}),
       };
       const { cleanup } = handler.timeouts;
       const { retry } = handler;

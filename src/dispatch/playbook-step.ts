@@ -17,6 +17,8 @@ export interface StepRunnerOptions {
   /** Counts the playbook runs of the operation (cleanups included): each run's progress names its step. */
   runs: { count: number };
   onProgress?: (progress: StepProgress) => void;
+  /** CPU niceness of every run (background work: reconciliation probes). */
+  nice?: number;
 }
 
 /** A task that started, in the n-th playbook run of the operation. */
@@ -48,6 +50,7 @@ export function stepRunner(options: StepRunnerOptions): RunPlaybook {
         options.onProgress?.({ ...task, step });
       },
       ...(options.inventory ? { inventory: options.inventory } : {}),
+      ...(options.nice !== undefined ? { nice: options.nice } : {}),
     });
     mergeHostStats(options.stats, result.stats);
     if (result.outcome === 'ok') return result;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -142,6 +142,24 @@ describe('ansible runner (real ansible-playbook)', () => {
     expect(Date.now() - abortedAt).toBeLessThan(4000); // SIGTERM suffices; no 5 s SIGKILL wait
     expect(processesWith(marker)).toEqual([]);
     expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it('runs a background playbook niced: ansible-playbook and the task processes it starts (reconciliation probes)', async () => {
+    const { runner } = await testRunner();
+    const marker = uniqueMarker();
+    const controller = new AbortController();
+    const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const running = runner({ playbook: fixture('sleep.yml'), extraVars: { marker }, signal: controller.signal, nice: 7 });
+    try {
+      await waitFor(() => processesWith(marker).length >= 3, 30_000, 'the shell and both sleeps to start');
+      // Niceness 7, or ours when we already run nicer (raising priority back would need privileges).
+      const expected = Math.max(7, niceOf(process.pid));
+      const pids = processesWith(marker);
+      expect(pids.map(niceOf)).toEqual(pids.map(() => expected));
+    } finally {
+      controller.abort();
+    }
+    expect((await running).outcome).toBe('cancelled');
   });
 
   it('does not start a run whose signal is already aborted', async () => {

@@ -68,6 +68,7 @@ const topicNames = (prefix: string) => ({
   replies: uniqueName(`${prefix}-replies`),
   dead_letter: uniqueName(`${prefix}-dlq`),
   state: uniqueName(`${prefix}-state`),
+  drift: uniqueName(`${prefix}-drift`),
 });
 
 describe('amh doctor and amh topics create (built CLI)', () => {
@@ -77,14 +78,14 @@ describe('amh doctor and amh topics create (built CLI)', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     const created = await amh(['topics', 'create', '--config', demo.file]);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stdout.match(/^created /gm)).toHaveLength(4);
+    expect(created.stdout.match(/^created /gm)).toHaveLength(5);
   });
 
   it('passes every check after `amh topics create`, which is idempotent', async () => {
     const { code, checks } = await doctor(demo.file);
     expect(failed(checks)).toEqual([]);
     expect(code).toBe(0);
-    expect([...checks.keys()]).toEqual(['config', 'schemas', 'handler:vm', 'handler:network', 'ansible', 'collections', 'broker', 'topic:events', 'topic:replies', 'topic:dead_letter', 'topic:state']);
+    expect([...checks.keys()]).toEqual(['config', 'schemas', 'handler:vm', 'handler:network', 'ansible', 'collections', 'broker', 'topic:events', 'topic:replies', 'topic:dead_letter', 'topic:drift', 'topic:state']);
     expect(checks.get('topic:state')?.detail).toMatch(/: 2 partitions, cleanup\.policy=compact$/);
     expect(checks.get('topic:events')?.detail).toMatch(/: 2 partitions, cleanup\.policy=delete$/);
     expect(checks.get('collections')?.detail).toMatch(/openstack\.cloud \d/);
@@ -92,7 +93,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
 
     const again = await amh(['topics', 'create', '--config', demo.file]);
     expect(again.code).toBe(0);
-    expect(again.stdout.match(/^exists /gm)).toHaveLength(4);
+    expect(again.stdout.match(/^exists /gm)).toHaveLength(5);
   });
 
   it('fails naming the playbook when one is removed', async () => {
@@ -133,7 +134,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
 
   it('fails a state topic that is not compacted or not co-partitioned; topics create reports it too', async () => {
     const topics = topicNames('doctor-wrong');
-    await createTopics([topics.events, topics.replies, topics.dead_letter], 2);
+    await createTopics([topics.events, topics.replies, topics.dead_letter, topics.drift], 2);
     await createTopics([topics.state], 3);
     const wrong = writeConfig('wrong', topics);
     const { code, checks } = await doctor(wrong.file);

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       replies: 'amh.replies',
       dead_letter: 'amh.events.dlq',
       state: 'amh.state',
+      drift: 'amh.drift',
       progress: null,
     });
     expect(config.logging).toEqual({ level: 'info', format: 'auto' });
@@ -113,6 +114,24 @@ describe('loadConfig', () => {
     expect(config.logging.format).toBe('json');
     expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_LOG_FORMAT: 'fancy' } })).toThrow(/`logging.format`/);
     expect(() => loadConfig({ path: configFile("handlers:\n  vm: {}\nkafka:\n  topics: { progress: '' }\n"), env: {} })).toThrow(/`kafka.topics.progress`/);
+  });
+
+  it('takes reconcile.* and handlers.<name>.repair, and rejects bad values at start-up naming the path', () => {
+    const defaults = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(defaults.reconcile).toEqual({ enabled: true, interval: 3_600_000, share: 0.2 });
+    expect(defaults.handlers.vm?.repair).toEqual({ missing: false, degraded: false });
+    expect(defaults.kafka.topics.drift).toBe('amh.drift');
+    const set = loadConfig({ path: configFile('handlers:\n  vm: { repair: { missing: true } }\nreconcile: { interval: 2s, share: 0.5 }\n'), env: {} });
+    expect(set.reconcile).toEqual({ enabled: true, interval: 2_000, share: 0.5 });
+    expect(set.handlers.vm?.repair).toEqual({ missing: true, degraded: false });
+    const bad = (yaml: string) => () => loadConfig({ path: configFile(`handlers:\n  vm: {}\n${yaml}`), env: {} });
+    expect(bad('reconcile: { interval: fast }\n')).toThrow(/`reconcile.interval`: expected a duration/);
+    expect(bad('reconcile: { interval: 500ms }\n')).toThrow(/`reconcile.interval`: expected at least 1s/);
+    expect(bad('reconcile: { share: 0 }\n')).toThrow(/`reconcile.share`/);
+    expect(bad('reconcile: { share: 1.5 }\n')).toThrow(/`reconcile.share`/);
+    expect(bad('reconcile: { every: 1h }\n')).toThrow(/reconcile/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: { repair: { missing: yes-please } }\n'), env: {} })).toThrow(/`handlers.vm.repair.missing`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: { repair: { orphan: true } }\n'), env: {} })).toThrow(/handlers.vm.repair/);
   });
 
   it('lets the environment override brokers and group', () => {
