@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns } from './ansible/index.js';
+import { createServiceAudit } from './audit/in-service.js';
+import type { AuditLoop } from './audit/loop.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import type { AvroCodec } from './codec/index.js';
 import { KeyedLanes } from './dispatch/lanes.js';
@@ -75,6 +77,7 @@ export class Service {
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
+  private audit: AuditLoop | null = null;
   private progress: { publisher: ProgressPublisher; detach: () => void } | null = null;
   private stopping: Promise<void> | null = null;
   /** Metrics, /healthz, /readyz and the status page (`http.*`). */
@@ -236,6 +239,20 @@ export class Service {
         logger,
       });
       this.sweeper.start();
+      this.audit = createServiceAudit({
+        config,
+        core: this.core,
+        store,
+        producer,
+        lanes: this.lanes,
+        running: this.running,
+        ownership: this.ownership,
+        events: this.events,
+        cancel: this.cancel.signal,
+        hardStop: this.hardStop.signal,
+        logger,
+      });
+      this.audit?.start();
       this._state = 'running';
       logger.info({ group: group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
     } catch (err) {
@@ -289,6 +306,8 @@ export class Service {
       this.running.cancelAll(new Error('shutdown deadline reached'));
     }, deadline);
     hardTimer.unref();
+    // No new audit pass; a listing running now is killed (a repair already running is an operation: below).
+    const auditStopped = this.audit?.stop();
     try {
       if (this.runnerLoop) {
         const loop = this.runnerLoop;
@@ -306,6 +325,7 @@ export class Service {
         if (!(await loop.flush(Math.min(FINAL_COMMIT_MS, left() + FINAL_COMMIT_MS)))) logger.warn('last commit did not finish in time');
       }
       await this.sweeper?.stop();
+      await auditStopped;
       await this.consumer?.stop();
     } finally {
       clearTimeout(hardTimer);

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors/index.js';
 import { crc64Avro, fingerprintHex } from './crc64.js';
 
 /** The schema families this service speaks. */
-export type SchemaKind = 'event' | 'result' | 'state' | 'progress';
+export type SchemaKind = 'event' | 'result' | 'state' | 'progress' | 'drift';
 
 export interface SchemaVersion {
   kind: SchemaKind;
@@ -40,7 +40,7 @@ export class SchemaCatalog {
 
   static load(dir: string = DEFAULT_SCHEMAS_DIR): SchemaCatalog {
     const catalog = new SchemaCatalog();
-    for (const kind of ['event', 'result', 'state', 'progress'] as const) {
+    for (const kind of ['event', 'result', 'state', 'progress', 'drift'] as const) {
       let files: string[];
       try {
         files = readdirSync(join(dir, kind)).filter((f) => /^v\d+\.avsc$/.test(f));

@@ -225,6 +225,7 @@ export interface SchemaValues {
   result: SliverResult;
   state: SliverLedger;
   progress: SliverProgress;
+  drift: DriftReport;
 }
 
 /** One record of the progress topic (schemas/progress/v1.avsc): a task that started in a running operation. */
@@ -244,4 +245,35 @@ export interface SliverProgress {
   /** ms since the epoch (avsc decodes timestamp-millis as a Date unless told otherwise: see the codec). */
   timestamp: number;
   instance: string;
+}
+
+/** A repair that ran (or was decided against) for a drift or an orphan (schemas/drift/v1.avsc DriftRepair). */
+export interface DriftRepair {
+  action: 'RECREATE' | 'DELETE';
+  outcome: Outcome | 'SKIPPED';
+  /** Event id of the repair (its reply carries the same id); null when nothing ran. */
+  event_id: string | null;
+  message: string;
+}
+
+/**
+ * One record of the drift topic (schemas/drift/v1.avsc): a sliver whose substrate differs from what was
+ * applied (DRIFT), or something on the substrate no ledger owns (ORPHAN).
+ */
+export interface DriftReport {
+  kind: 'DRIFT' | 'ORPHAN';
+  sliver_id: string | null;
+  slice_id: string | null;
+  resource_type: string;
+  handler: string;
+  observed: ObservedState;
+  differences: string[];
+  expected: string | null;
+  found: string | null;
+  applied_event_id: string | null;
+  applied_sequence: number | null;
+  /** ms since the epoch. */
+  detected_at: number;
+  instance: string;
+  repair: DriftRepair | null;
 }

@@ -37,6 +37,23 @@ export const retryPolicy = z
   .strict()
   .prefault({});
 
+/**
+ * `handlers.<name>.repair`: what the service may change on its own when the substrate disagrees with the
+ * ledgers. Everything is off by default: reports only.
+ */
+export const repairSettings = z
+  .object({
+    /**
+     * Delete an orphan (something the handler's substrate lists that no ledger owns) once it was first seen
+     * longer than `orphan_grace` ago, through the handler's own delete, in its sliver's lane, under a lease.
+     */
+    orphans: z.boolean().default(false),
+    /** How long an orphan must have been seen (by this instance, since it started) before it is deleted. */
+    orphan_grace: duration.default(3_600_000),
+  })
+  .strict()
+  .prefault({});
+
 export const handlerEntry = z
   .object({
     /** Built-in plugin that implements this handler (`vm`, ...). Defaults to the entry's name. */
@@ -47,6 +64,8 @@ export const handlerEntry = z
     timeouts: operationTimeouts,
     /** Retries in place (the sliver's later events wait), only for transient failures. */
     retry: retryPolicy,
+    /** Repairs this handler's slivers and substrate may get (orphan deletion); off by default. */
+    repair: repairSettings,
   })
   // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
   .loose();
@@ -72,6 +91,11 @@ export const configSchema = z
              * operation's playbooks. Off (null) by default; created with the other topics when set.
              */
             progress: z.string().min(1).nullable().default(null),
+            /**
+             * Drift and orphan reports (schemas/drift/v1.avsc, keyed by sliver id; an orphan that names no sliver by
+             * `<resource_type>:<substrate name>`): what the orphan audit and the drift probe found, and the repairs.
+             */
+            drift: z.string().min(1).default('amh.drift'),
           })
           .strict()
           .prefault({}),
@@ -219,6 +243,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The orphan audit: each instance lists every handler's substrate and reports what no ledger owns. */
+    audit: z
+      .object({
+        /**
+         * How often each instance audits the partitions it owns (the first pass one interval after start-up);
+         * `null`: never (`amh audit` still runs one on demand).
+         */
+        interval: duration.refine((ms) => ms >= 1_000, 'expected at least 1s').nullable().default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
     logging: z
       .object({
         /** Env `AMH_LOG_LEVEL` overrides. Task starts are logged at info, task results at debug. */
@@ -238,3 +273,4 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type HandlerEntry = z.output<typeof handlerEntry>;
 export type OperationTimeouts = z.output<typeof operationTimeouts>;
 export type RetryPolicy = z.output<typeof retryPolicy>;
+export type RepairSettings = z.output<typeof repairSettings>;

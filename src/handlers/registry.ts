@@ -1,4 +1,4 @@
-import type { OperationTimeouts, ResolvedConfig, RetryPolicy } from '../config/index.js';
+import type { OperationTimeouts, RepairSettings, ResolvedConfig, RetryPolicy } from '../config/index.js';
 import { parseOrThrow } from '../config/index.js';
 import type { Operation } from '../codec/types.js';
 import { ConfigError, UnknownResourceTypeError } from '../errors/index.js';
@@ -13,9 +13,11 @@ export interface RegisteredHandler {
   resourceTypes: readonly string[];
   timeouts: OperationTimeouts;
   retry: RetryPolicy;
+  /** `handlers.<name>.repair` (absent: nothing is repaired). */
+  repair?: RepairSettings;
 }
 
-const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry']);
+const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry', 'repair']);
 
 /**
  * Maps resource types to handlers, like the reference's per-type
@@ -51,7 +53,7 @@ export class HandlerRegistry {
       }
       const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !COMMON_KEYS.has(key)));
       const settings = parseOrThrow(plugin.settingsSchema(config.resolvePath), own, config.source, ['handlers', name], config.envOrigins);
-      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry };
+      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry, repair: entry.repair };
     });
     return new HandlerRegistry(handlers);
   }

@@ -2,6 +2,7 @@ import type { HandlerPlugin } from '../types.js';
 import { create } from './create.js';
 import { remove } from './delete.js';
 import { modify } from './modify.js';
+import { list } from './list.js';
 import { poa } from './poa.js';
 import { probe } from './probe.js';
 import { allPlaybooks, vmSettingsSchema, type VmSettings } from './settings.js';
@@ -26,4 +27,5 @@ export const vmPlugin: HandlerPlugin<VmSettings> = {
   modify,
   probe,
   poa,
+  list,
 };
