@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       dead_letter: 'amh.events.dlq',
       state: 'amh.state',
       progress: null,
+      drift: 'amh.drift',
     });
     expect(config.logging).toEqual({ level: 'info', format: 'auto' });
     expect(config.consumer.shutdown_grace).toBe(30_000);
@@ -105,6 +106,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: '/nonexistent/amh.yaml', env: {} })).toThrow(/cannot read config file \/nonexistent\/amh.yaml/);
     const file = configFile('handlers: [unclosed\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/not valid YAML/);
+  });
+
+  it('takes audit.interval, kafka.topics.drift and handlers.<h>.repair, and rejects bad values naming the path', () => {
+    const defaults = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(defaults.audit.interval).toBe(3_600_000);
+    expect(defaults.handlers.vm?.repair).toEqual({ orphans: false, orphan_grace: 3_600_000 });
+    const config = loadConfig({
+      path: configFile('handlers:\n  vm:\n    repair: { orphans: true, orphan_grace: 10m }\naudit: { interval: null }\nkafka:\n  topics: { drift: site.drift }\n'),
+      env: {},
+    });
+    expect(config.audit.interval).toBeNull();
+    expect(config.kafka.topics.drift).toBe('site.drift');
+    expect(config.handlers.vm?.repair).toEqual({ orphans: true, orphan_grace: 600_000 });
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\naudit: { interval: often }\n'), env: {} })).toThrow(/`audit.interval`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\naudit: { interval: 10ms }\n'), env: {} })).toThrow(/`audit.interval`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { orphan_grace: soon }\n'), env: {} })).toThrow(/`handlers.vm.repair.orphan_grace`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { orphans: yes please }\n'), env: {} })).toThrow(/`handlers.vm.repair.orphans`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { missing_vms: true }\n'), env: {} })).toThrow(/handlers.vm.repair/);
   });
 
   it('takes logging.format and kafka.topics.progress, and rejects bad values naming the path', () => {

@@ -33,7 +33,7 @@ describe('VM settings', () => {
       'cleanup.NVME': '/pb/wipe.yml',
       'cleanup.ALL': '/pb/vm_delete.yml',
     });
-    expect(Object.keys(books)).toHaveLength(22);
+    expect(Object.keys(books)).toHaveLength(23);
     expect(s.runtime).toMatchObject({ ssh_retries: 10, delete_retries: 3, retry_delay: 5000, disable_fip: false, max_flavor: null });
   });
 
