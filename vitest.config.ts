@@ -22,6 +22,8 @@ const faults = [
   'test/integration/startup-race.test.ts',
   'test/integration/vm-wipe-crash.test.ts',
   'test/integration/http-readiness.test.ts',
+  // Drift must be reported within one reconcile interval (a few seconds).
+  'test/integration/reconcile.test.ts',
 ];
 const network = ['test/integration/faults-proxy.test.ts'];
 const integration = {

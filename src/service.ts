@@ -7,7 +7,7 @@ import { createCore, type Core, type CoreDeps } from './core.js';
 import type { AvroCodec } from './codec/index.js';
 import { KeyedLanes } from './dispatch/lanes.js';
 import { FatalError, errorMessage, type AmhError } from './errors/index.js';
-import type { HandlerRegistry } from './handlers/index.js';
+import { HandlerRegistry } from './handlers/index.js';
 import { PartitionOwnership } from './kafka/assignment.js';
 import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
@@ -26,6 +26,10 @@ import { sleep } from './lib/abort.js';
 import { DeadLetterPublisher } from './results/dead-letter.js';
 import { ProgressPublisher } from './results/progress-publisher.js';
 import { ReplyPublisher } from './results/reply-publisher.js';
+import { DriftPublisher } from './results/drift-publisher.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { createRepairer } from './reconcile/repairer.js';
+import { probeSlots } from './reconcile/schedule.js';
 import { PartitionedLedgerStore, type ChildRestoreSettings } from './state/partitioned-store.js';
 import { LedgerSweeper } from './state/sweeper.js';
 
@@ -78,6 +82,7 @@ export class Service {
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
   private audit: AuditLoop | null = null;
+  private reconciler: Reconciler | null = null;
   private progress: { publisher: ProgressPublisher; detach: () => void } | null = null;
   private stopping: Promise<void> | null = null;
   /** Metrics, /healthz, /readyz and the status page (`http.*`). */
@@ -239,17 +244,21 @@ export class Service {
         logger,
       });
       this.sweeper.start();
+      if (config.reconcile.enabled) {
+        this.reconciler = this.createReconciler({ store, pipeline, gate, logger });
+        this.reconciler.start();
+      }
       this.audit = createServiceAudit({
         config,
         core: this.core,
         store,
+        pipeline,
+        gate,
         producer,
         lanes: this.lanes,
         running: this.running,
         ownership: this.ownership,
         events: this.events,
-        cancel: this.cancel.signal,
-        hardStop: this.hardStop.signal,
         logger,
       });
       this.audit?.start();
@@ -284,6 +293,40 @@ export class Service {
     void this.stop();
   }
 
+  /** Drift detection and repair (`reconcile.*`, `handlers.<name>.repair`): see src/reconcile/. */
+  private createReconciler(deps: { store: PartitionedLedgerStore; pipeline: MessagePipeline; gate: LedgerGate; logger: Logger }): Reconciler {
+    const { config } = this.deps;
+    const { store, pipeline, gate, logger } = deps;
+    const producer = this.producer;
+    if (!producer) throw new Error('the producer must be connected before the reconciler starts');
+    const drift = new DriftPublisher({ producer, codec: this.codec, topic: config.kafka.topics.drift });
+    const topic = config.kafka.topics.events;
+    const reconcilerLogger = logger.child({ component: 'reconciler' });
+    return new Reconciler({
+      store,
+      partitions: () => store.describe().filter((d) => d.restored && this.ownership.owns(d.partition)).map((d) => d.partition),
+      owns: (partition) => this.ownership.owns(partition),
+      running: this.running,
+      execute: (event, opts) => this.core.executor.execute(event, { ...opts, hardStop: this.hardStop.signal }),
+      // Behind every event waiting for a slot.
+      withSlot: (task) => this.lanes.withSlot(task, -1),
+      codec: this.codec,
+      handlerOf: (type) => {
+        const handler = this.registry.find(type);
+        return handler ? { name: handler.name, repair: handler.repair, canProbe: HandlerRegistry.supports(handler, 'PROBE') } : null;
+      },
+      publish: (report) => drift.send(report),
+      repair: createRepairer({ pipeline, gate, owned: (p) => this.ownership.signal(p), topic, logger: reconcilerLogger, events: this.events }),
+      intervalMs: config.reconcile.interval,
+      maxProbes: probeSlots(config.consumer.concurrency, config.reconcile.share),
+      instanceId: this.instanceId,
+      topic,
+      logger: reconcilerLogger,
+      events: this.events,
+      onFatal: (err) => this.fail(err, logger),
+    });
+  }
+
   private async createTopics(logger: Logger): Promise<void> {
     const { kafka } = this.deps.config;
     await ensureTopics(this.kafka, expectedTopics(kafka).map(toTopicSpec), logger, {
@@ -306,8 +349,10 @@ export class Service {
       this.running.cancelAll(new Error('shutdown deadline reached'));
     }, deadline);
     hardTimer.unref();
-    // No new audit pass; a listing running now is killed (a repair already running is an operation: below).
-    const auditStopped = this.audit?.stop();
+    // Probes end now (their playbooks are killed); a repair already in its lane ends like an event.
+    const reconciled = this.reconciler?.stop();
+    // No new audit pass; a listing running now is killed (a repair already in its lane ends like an event).
+    const audited = this.audit?.stop();
     try {
       if (this.runnerLoop) {
         const loop = this.runnerLoop;
@@ -324,8 +369,9 @@ export class Service {
         loop.stop();
         if (!(await loop.flush(Math.min(FINAL_COMMIT_MS, left() + FINAL_COMMIT_MS)))) logger.warn('last commit did not finish in time');
       }
+      await Promise.race([reconciled, sleep(left())]);
       await this.sweeper?.stop();
-      await auditStopped;
+      await Promise.race([audited, sleep(left())]);
       await this.consumer?.stop();
     } finally {
       clearTimeout(hardTimer);

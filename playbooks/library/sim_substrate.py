@@ -58,6 +58,7 @@ ARGUMENT_SPEC = dict(
     ssh_keys=dict(type="list", elements="str", default=[], no_log=False),
     key_state=dict(type="str", default="present", choices=["present", "absent"]),
     mgmt_ipv6=dict(type="bool", default=False),
+    management_ip=dict(type="str"),
     component=dict(type="dict"),
     volume_name=dict(type="str"),
     poa_operation=dict(type="str"),

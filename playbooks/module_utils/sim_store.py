@@ -196,14 +196,28 @@ class Store(object):
         return free
 
     # -- IP address management: ipam.json = {pool: {address: owner}} -------------------
-    def allocate_ip(self, pool, owner):
-        """Lowest free address of pool for owner; an owner keeps the address it already has."""
+    def allocate_ip(self, pool, owner, wanted=None):
+        """Lowest free address of pool for owner; an owner keeps the address it already has.
+        With `wanted` (a re-creation asking for its old address, as a fixed IP on a cloud port),
+        that address, when it is in the pool and free."""
         ipam = self.read("ipam.json", {})
         used = ipam.setdefault(pool, {})
         for address, holder in used.items():
             if holder == owner:
                 return address
         network = ipaddress.ip_network(IP_POOLS[pool])
+        if wanted:
+            try:
+                address = ipaddress.ip_address(wanted)
+            except ValueError:
+                raise SimError("management address %s is not an address" % wanted, "bad_address")
+            if address not in network:
+                raise SimError("management address %s is not in pool %s (%s)" % (wanted, pool, IP_POOLS[pool]), "bad_address")
+            if str(address) in used:
+                raise SimError("management address %s is held by %s" % (address, used[str(address)]), "address_in_use")
+            used[str(address)] = owner
+            self.write("ipam.json", ipam)
+            return str(address)
         candidate = int(network.network_address) + 2
         last = int(network.broadcast_address) - (1 if network.version == 4 else 0)
         while candidate <= last:

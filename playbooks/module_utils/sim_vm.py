@@ -98,7 +98,7 @@ def op_vm_create(module, store, params):
     version = 6 if params["mgmt_ipv6"] else 4
     # IPAM first: if the run dies before the record is written, the same
     # instance gets the same address back on retry (allocation is per owner).
-    address = store.allocate_ip("mgmt6" if version == 6 else "mgmt4", "vm/" + name)
+    address = store.allocate_ip("mgmt6" if version == 6 else "mgmt4", "vm/" + name, params.get("management_ip"))
     record = {
         "instance_name": name, "sliver_id": params["sliver_id"], "name": params["name"], "worker": worker,
         "flavor": flavor, "image": params["image"], "ssh_keys": params["ssh_keys"] or [],

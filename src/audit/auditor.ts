@@ -17,7 +17,8 @@ export interface AuditorOptions {
   /** The ledgers (restored for the partitions audited). */
   ledgers: { get(sliverId: string): SliverLedger | undefined };
   /** Partitions of the events (and state) topic: maps a key to its partition. */
-  partitionCount: number;
+  /** Partitions of the events (and state) topic, now. */
+  partitionCount: number | (() => number);
   /** A listing holds a concurrency slot (the service's `lanes.withSlot`). */
   withSlot?: <T>(task: () => Promise<T>) => Promise<T>;
   /** Drift findings to add to each pass (the drift probe), when there is one. */
@@ -39,6 +40,10 @@ export interface AuditPass {
 export class OrphanAuditor {
   private readonly now: () => number;
 
+  private partitionCount(): number {
+    return typeof this.o.partitionCount === 'function' ? this.o.partitionCount() : this.o.partitionCount;
+  }
+
   constructor(private readonly o: AuditorOptions) {
     this.now = o.now ?? Date.now;
   }
@@ -46,7 +51,7 @@ export class OrphanAuditor {
   async audit(partitions: readonly number[], signal: AbortSignal): Promise<AuditPass> {
     const startedAt = this.now();
     const owned = new Set(partitions);
-    const inScope = (key: string): boolean => owned.has(partitionOfKey(key, this.o.partitionCount));
+    const inScope = (key: string): boolean => owned.has(partitionOfKey(key, this.partitionCount()));
     const listing = await listSubstrates({
       registry: this.o.registry,
       runner: this.o.runner,

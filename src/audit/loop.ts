@@ -3,14 +3,14 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { orphanRecord, type OrphanAuditor } from './auditor.js';
 import { FirstSeen } from './first-seen.js';
-import type { DriftPublisher } from './publisher.js';
 import type { OrphanRepairer } from './repairer.js';
-import type { AuditReport, DriftRepair, Orphan } from './types.js';
+import type { AuditReport, DriftRepair, DriftReport, Orphan } from './types.js';
 
 export interface AuditLoopOptions {
   auditor: OrphanAuditor;
   repairer: OrphanRepairer;
-  publisher: DriftPublisher;
+  /** Publishes one record on the drift topic (and tells the status page and metrics); may throw. */
+  publish: (record: DriftReport) => Promise<void>;
   /** Each handler's `repair` settings, by entry name. */
   registry: HandlerRegistry;
   instanceId: string;
@@ -71,7 +71,7 @@ export class AuditLoop {
     const partitions = this.o.partitions();
     if (partitions.length === 0 || signal.aborted) return null;
     const { report, orphans } = await this.o.auditor.audit(partitions, signal);
-    await this.o.publisher.publish([...report.orphans, ...report.drift]);
+    for (const record of [...report.orphans, ...report.drift]) await this.o.publish(record);
     const since = this.firstSeen.observe(orphans.map(orphanIdentity), this.now());
     const repairs: { orphan: Orphan; repair: DriftRepair }[] = [];
     for (const orphan of orphans) {
@@ -86,7 +86,7 @@ export class AuditLoop {
         { orphan: orphan.object.name, sliverId: orphan.object.sliverId, repair },
         `orphan repair of ${orphan.object.resourceType} ${orphan.object.name}: ${repair.outcome}`,
       );
-      await this.o.publisher.publish([orphanRecord(orphan, this.o.instanceId, this.now(), repair)]);
+      await this.o.publish(orphanRecord(orphan, this.o.instanceId, this.now(), repair));
     }
     const level = report.orphans.length > 0 || report.failures.length > 0 ? 'warn' : 'info';
     this.o.logger[level](

@@ -1,25 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
-import type { DriftRepair, Outcome, SliverEvent } from '../codec/types.js';
+import type { DriftRepair, SliverEvent } from '../codec/types.js';
 import { eventLogger } from '../observability/event-logger.js';
 import type { Logger } from '../observability/logger.js';
+import { AmhError } from '../errors/index.js';
+import type { ServiceEvents, TypedEmitter } from '../observability/events.js';
+import type { LedgerGate } from '../pipeline/02-gate.js';
 import type { MessagePipeline } from '../pipeline/pipeline.js';
 import { partitionOfKey } from './partitions.js';
-import { OWNED_NOW, REPAIR_EVENT_PREFIX, type RepairGuardedStore } from './repair-guard.js';
+import { REPAIR_EVENT_PREFIX, orphanGuard } from './repair-guard.js';
 import type { Orphan } from './types.js';
 
 export interface OrphanRepairerOptions {
-  /** The pipeline of repairs: the service's lanes, running operations, executor and replies, with a RepairGate. */
-  pipeline: MessagePipeline;
-  guarded: RepairGuardedStore;
+  /** The service's own pipeline (lanes, running operations, executor, ledger gate, replies). */
+  pipeline: Pick<MessagePipeline, 'answerEvent' | 'publish'>;
+  /** Its gate: the repair runs under `orphanGuard`. */
+  gate: Pick<LedgerGate, 'guard'>;
   /** Names the topic in logs and in the synthesized event's source. */
   eventsTopic: string;
-  partitionCount: number;
+  /** Partitions of the events (and state) topic, now. */
+  partitionCount: number | (() => number);
   /** The ownership period of a partition (aborted when it is revoked); undefined when it is not ours. */
   owned: (partition: number) => AbortSignal | undefined;
   /** Whether the sliver has work queued or running in its lane now. */
   busy: (sliverId: string) => boolean;
   logger: Logger;
+  /** `result` is emitted for a repair's published reply, as for an event's (metrics, status page). */
+  events?: TypedEmitter<ServiceEvents>;
   now?: () => number;
 }
 
@@ -35,6 +42,10 @@ const skipped = (message: string): DriftRepair => ({ action: 'DELETE', outcome: 
 export class OrphanRepairer {
   private readonly now: () => number;
 
+  private partitionCount(): number {
+    return typeof this.o.partitionCount === 'function' ? this.o.partitionCount() : this.o.partitionCount;
+  }
+
   constructor(private readonly o: OrphanRepairerOptions) {
     this.now = o.now ?? Date.now;
   }
@@ -43,7 +54,7 @@ export class OrphanRepairer {
     const { sliverId } = orphan.object;
     if (sliverId === null) return skipped('the substrate names no sliver: delete it by hand');
     if (!orphan.object.close) return skipped(`handler ${orphan.handler} cannot address ${orphan.object.name} for a delete: delete it by hand`);
-    const partition = partitionOfKey(sliverId, this.o.partitionCount);
+    const partition = partitionOfKey(sliverId, this.partitionCount());
     const owned = this.o.owned(partition);
     if (!owned) return skipped(`partition ${partition} is no longer owned by this instance`);
     if (this.o.busy(sliverId)) return skipped('an event of the sliver is queued or running');
@@ -52,16 +63,21 @@ export class OrphanRepairer {
     const logger = eventLogger(this.o.logger, event, at).child({ repair: 'orphan' });
     const message: KafkaMessage = { key: Buffer.from(sliverId), value: null, offset: '-1', timestamp: String(event.timestamp), attributes: 0, headers: {} };
     logger.warn({ orphan: orphan.object.name, reason: orphan.reason }, `deleting orphan ${orphan.object.resourceType} ${orphan.object.name} (orphan repair)`);
-    this.o.guarded.repairs.set(sliverId, event.event_id);
+    let blocked: string | null = null;
+    const guard = orphanGuard(event.event_id);
+    const unguard = this.o.gate.guard(event.event_id, (ledger) => (blocked = guard(ledger)));
     try {
       const answer = await this.o.pipeline.answerEvent(event, { topic: at.topic, partition, message, owned }, logger);
       if (answer === 'revoked') return skipped(`partition ${partition} was revoked before the repair ran`);
-      const { result } = answer;
-      if (result.outcome === 'STALE') return skipped(result.message === OWNED_NOW ? OWNED_NOW : `nothing ran: ${result.message}`);
-      await this.o.pipeline.publish(answer, logger);
-      return { action: 'DELETE', outcome: result.outcome as Outcome, event_id: event.event_id, message: result.message };
+      if (answer.result.outcome === 'STALE') return skipped(blocked ?? `nothing ran: ${answer.result.message}`);
+      const published = await this.o.pipeline.publish(answer, logger);
+      this.o.events?.emit('result', { result: published, replayed: false, ...at });
+      return { action: 'DELETE', outcome: published.outcome, event_id: event.event_id, message: published.message };
+    } catch (err) {
+      if (err instanceof AmhError && err.code === 'ABANDONED') return skipped(`not started: ${err.message}`);
+      throw err;
     } finally {
-      if (this.o.guarded.repairs.get(sliverId) === event.event_id) this.o.guarded.repairs.delete(sliverId);
+      unguard();
     }
   }
 

@@ -201,6 +201,18 @@ export interface InFlight {
   expires_at: number;
 }
 
+/** The desired state last applied to a sliver (state schema v4): the last REDEEM or MODIFY answered OK. */
+export interface AppliedState {
+  event_id: string;
+  sequence: number;
+  operation: string;
+  applied_at: number;
+  /** The event as applied (single-object SliverEvent); null when it could not fit `consumer.max_ledger_bytes`. */
+  event: Buffer | null;
+  /** The reply published for it (single-object SliverResult); null when it could not fit. */
+  reply: Buffer | null;
+}
+
 /** The per-sliver record on the compacted state topic (schemas/state). */
 export interface SliverLedger {
   sliver_id: string;
@@ -218,6 +230,8 @@ export interface SliverLedger {
   updated_at: number;
   /** When a CLOSE was answered OK (cleared by a later successful REDEEM); 0 = open (records before v3). */
   closed_at: number;
+  /** The last REDEEM or MODIFY answered OK, cleared by a CLOSE answered OK (null in records before v4). */
+  applied: AppliedState | null;
 }
 
 export interface SchemaValues {
@@ -247,28 +261,32 @@ export interface SliverProgress {
   instance: string;
 }
 
-/** A repair that ran (or was decided against) for a drift or an orphan (schemas/drift/v1.avsc DriftRepair). */
+export type DriftKind = 'DRIFT' | 'ORPHAN';
+export type RepairAction = 'RECREATE' | 'DELETE';
+export type RepairOutcome = Outcome | 'SKIPPED';
+
+/** A repair that ran (or was decided against) for a drift (schemas/drift/v1.avsc DriftRepair). */
 export interface DriftRepair {
-  action: 'RECREATE' | 'DELETE';
-  outcome: Outcome | 'SKIPPED';
-  /** Event id of the repair (its reply carries the same id); null when nothing ran. */
+  action: RepairAction;
+  outcome: RepairOutcome;
+  /** The repair's event id (its reply carries it); null when nothing ran. */
   event_id: string | null;
   message: string;
 }
 
-/**
- * One record of the drift topic (schemas/drift/v1.avsc): a sliver whose substrate differs from what was
- * applied (DRIFT), or something on the substrate no ledger owns (ORPHAN).
- */
+/** One record of the drift topic (schemas/drift/v1.avsc): a sliver that differs from what was applied, or an orphan. */
 export interface DriftReport {
-  kind: 'DRIFT' | 'ORPHAN';
+  kind: DriftKind;
   sliver_id: string | null;
   slice_id: string | null;
   resource_type: string;
   handler: string;
   observed: ObservedState;
+  /** Human-readable, one difference per item ('component GPU1 gone', 'interface ep-a VLAN 100 -> null'). */
   differences: string[];
+  /** JSON summary of what was applied (null for an orphan). */
   expected: string | null;
+  /** JSON of what was found (the probe's sliver state, or the orphan's substrate record). */
   found: string | null;
   applied_event_id: string | null;
   applied_sequence: number | null;

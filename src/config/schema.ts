@@ -38,14 +38,19 @@ export const retryPolicy = z
   .prefault({});
 
 /**
- * `handlers.<name>.repair`: what the service may change on its own when the substrate disagrees with the
- * ledgers. Everything is off by default: reports only.
+ * Repair of drifted slivers found by the reconciler (README "Reconciliation"), per handler and per kind of drift.
+ * Off by default: a repair re-runs the last applied create, so an operator turns it on where that is safe.
  */
-export const repairSettings = z
+export const repairPolicy = z
   .object({
+    /** Re-run the applied create (ensure-style REDEEM) of a sliver whose probe says MISSING. */
+    missing: z.boolean().default(false),
+    /** The same for one whose probe says DEGRADED, or whose components, interfaces or VLANs differ from what was applied. */
+    degraded: z.boolean().default(false),
     /**
-     * Delete an orphan (something the handler's substrate lists that no ledger owns) once it was first seen
-     * longer than `orphan_grace` ago, through the handler's own delete, in its sliver's lane, under a lease.
+     * Delete an orphan (something the handler's substrate lists that no ledger owns: README "Orphan audit") once
+     * it was first seen longer than `orphan_grace` ago, through the handler's own delete, in its sliver's lane,
+     * under a lease.
      */
     orphans: z.boolean().default(false),
     /** How long an orphan must have been seen (by this instance, since it started) before it is deleted. */
@@ -64,8 +69,8 @@ export const handlerEntry = z
     timeouts: operationTimeouts,
     /** Retries in place (the sliver's later events wait), only for transient failures. */
     retry: retryPolicy,
-    /** Repairs this handler's slivers and substrate may get (orphan deletion); off by default. */
-    repair: repairSettings,
+    /** What the service may repair for this handler (drifted slivers, orphans); nothing by default. */
+    repair: repairPolicy,
   })
   // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
   .loose();
@@ -92,8 +97,8 @@ export const configSchema = z
              */
             progress: z.string().min(1).nullable().default(null),
             /**
-             * Drift and orphan reports (schemas/drift/v1.avsc, keyed by sliver id; an orphan that names no sliver by
-             * `<resource_type>:<substrate name>`): what the orphan audit and the drift probe found, and the repairs.
+             * Drift reports (schemas/drift/v1.avsc, keyed by sliver id): slivers whose probe differs from what was applied,
+             * orphans found by an audit, and the repairs of either. Created with the other topics.
              */
             drift: z.string().min(1).default('amh.drift'),
           })
@@ -243,7 +248,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** The orphan audit: each instance lists every handler's substrate and reports what no ledger owns. */
+    /** The orphan audit (README "Orphan audit"): each instance lists every handler's substrate and reports what no ledger owns. */
     audit: z
       .object({
         /**
@@ -251,6 +256,22 @@ export const configSchema = z
          * `null`: never (`amh audit` still runs one on demand).
          */
         interval: duration.refine((ms) => ms >= 1_000, 'expected at least 1s').nullable().default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Drift detection (README "Reconciliation"): each instance probes the slivers of its partitions whose last applied
+     * REDEEM or MODIFY was answered OK, once per `interval`, spread evenly, and reports those that differ on
+     * `kafka.topics.drift`. Probes change nothing; repair is per handler (`handlers.<name>.repair`).
+     */
+    reconcile: z
+      .object({
+        /** Run the reconciler at all. */
+        enabled: z.boolean().default(true),
+        /** Each active sliver is probed once per interval; the probes of an interval are spread evenly over it. */
+        interval: duration.refine((ms) => ms >= 1_000, 'expected at least 1s').default(3_600_000),
+        /** Share of `consumer.concurrency` that probes may hold at once (at least one slot); events always go first. */
+        share: z.number().gt(0).max(1).default(0.2),
       })
       .strict()
       .prefault({}),
@@ -273,4 +294,4 @@ export type ParsedConfig = z.output<typeof configSchema>;
 export type HandlerEntry = z.output<typeof handlerEntry>;
 export type OperationTimeouts = z.output<typeof operationTimeouts>;
 export type RetryPolicy = z.output<typeof retryPolicy>;
-export type RepairSettings = z.output<typeof repairSettings>;
+export type RepairPolicy = z.output<typeof repairPolicy>;

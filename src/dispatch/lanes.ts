@@ -68,9 +68,18 @@ export class KeyedLanes {
     return result;
   }
 
-  /** Runs `task` holding one of the global slots. */
-  withSlot<T>(task: () => Promise<T>): Promise<T> {
-    return this.slots.add(task) as Promise<T>;
+  /**
+   * Runs `task` holding one of the global slots. Of the tasks waiting for a
+   * slot, a higher `priority` gets it first (events 0, reconciliation probes
+   * below), in the order they were added within a priority.
+   */
+  withSlot<T>(task: () => Promise<T>, priority = 0): Promise<T> {
+    return this.slots.add(task, { priority }) as Promise<T>;
+  }
+
+  /** Whether `key` has work queued or running in its lane. */
+  has(key: string): boolean {
+    return this.tails.has(key);
   }
 
   /** Resolves when nothing is queued or running. */

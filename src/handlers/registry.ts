@@ -1,4 +1,4 @@
-import type { OperationTimeouts, RepairSettings, ResolvedConfig, RetryPolicy } from '../config/index.js';
+import type { OperationTimeouts, RepairPolicy, ResolvedConfig, RetryPolicy } from '../config/index.js';
 import { parseOrThrow } from '../config/index.js';
 import type { Operation } from '../codec/types.js';
 import { ConfigError, UnknownResourceTypeError } from '../errors/index.js';
@@ -13,8 +13,8 @@ export interface RegisteredHandler {
   resourceTypes: readonly string[];
   timeouts: OperationTimeouts;
   retry: RetryPolicy;
-  /** `handlers.<name>.repair` (absent: nothing is repaired). */
-  repair?: RepairSettings;
+  /** What the reconciler may repair (`handlers.<name>.repair`). */
+  repair: RepairPolicy;
 }
 
 const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry', 'repair']);
@@ -63,6 +63,11 @@ export class HandlerRegistry {
     const handler = this.byType.get(resourceType);
     if (!handler) throw new UnknownResourceTypeError(resourceType, this.resourceTypes());
     return handler;
+  }
+
+  /** The handler for a resource type, or undefined. */
+  find(resourceType: string): RegisteredHandler | undefined {
+    return this.byType.get(resourceType);
   }
 
   resourceTypes(): string[] {

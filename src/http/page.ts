@@ -56,6 +56,8 @@ export function renderPage(snapshot: StatusSnapshot): string {
 <table id="in-flight"><thead><tr><th>sliver</th><th>type</th><th>operation</th><th>running for</th><th>progress</th><th>playbook / task</th><th>host</th></tr></thead><tbody></tbody></table>
 <h2>Recent results</h2>
 <table id="results"><thead><tr><th>finished</th><th>sliver</th><th>type</th><th>operation</th><th>outcome</th><th>duration</th><th>message</th></tr></thead><tbody></tbody></table>
+<h2>Recent drift</h2>
+<table id="drift"><thead><tr><th>detected</th><th>sliver</th><th>type</th><th>observed</th><th>differences</th><th>repair</th></tr></thead><tbody></tbody></table>
 <h2>Partitions</h2>
 <table id="partitions"><thead><tr><th>partition</th><th>fetching</th><th>lag</th><th>uncommitted</th><th>ledgers</th></tr></thead><tbody></tbody></table>
 <h2>Recent dead letters</h2>
@@ -117,6 +119,12 @@ const PAGE_SCRIPT = `
       var o = document.createElement('td'); o.className = 'outcome'; o.appendChild(badge(r.outcome)); if (r.replayed) o.appendChild(document.createTextNode(' (replayed)')); tr.appendChild(o);
       cell(tr, secs(r.durationMs)); cell(tr, r.message, 'message');
     }, 'no results yet');
+    fill('drift', s.drift || [], 6, function (tr, r) {
+      tr.setAttribute('data-sliver-id', r.sliverId);
+      cell(tr, time(r.detectedAt)); cell(tr, r.sliverId, 'mono sliver'); cell(tr, r.resourceType);
+      var o = document.createElement('td'); o.className = 'observed'; o.appendChild(badge(r.observed, r.observed === 'EXISTS' ? 'STALE' : 'FAILED')); tr.appendChild(o);
+      cell(tr, r.differences.join('; '), 'differences'); cell(tr, r.repair || '', 'repair');
+    }, 'no drift seen');
     fill('partitions', s.partitions, 5, function (tr, r) {
       cell(tr, r.partition); var f = document.createElement('td'); f.appendChild(badge(r.paused ? 'paused' : 'fetching', r.paused ? 'reconnecting' : 'live')); tr.appendChild(f);
       cell(tr, r.lag == null ? '?' : r.lag, 'lag'); cell(tr, r.uncommitted); cell(tr, r.ledgersRestored ? 'restored' : 'restoring');

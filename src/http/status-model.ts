@@ -45,6 +45,17 @@ export interface DeadLetterRow {
   at: number;
 }
 
+export interface DriftRow {
+  sliverId: string;
+  resourceType: string;
+  kind: string;
+  observed: string;
+  differences: string[];
+  detectedAt: number;
+  /** `RECREATE OK`, ... for a repair's report; null for a detection. */
+  repair: string | null;
+}
+
 export interface PartitionRow {
   partition: number;
   paused: boolean;
@@ -69,6 +80,8 @@ export interface StatusSnapshot extends StatusHeader {
   inFlight: InFlightRow[];
   results: ResultRow[];
   deadLetters: DeadLetterRow[];
+  /** Recent drift reports (reconciliation), newest first. */
+  drift: DriftRow[];
   partitions: PartitionRow[];
 }
 
@@ -92,14 +105,15 @@ function eventFields(event: SliverEvent): Pick<InFlightRow, 'eventId' | 'sliverI
 
 /**
  * The status page's model, fed by the service's typed events: operations
- * running now with their latest task, the last `recent` results and dead
- * letters (older ones are dropped: memory stays bounded however long the
+ * running now with their latest task, the last `recent` results, dead
+ * letters and drift reports (older ones are dropped: memory stays bounded however long the
  * service runs), totals by outcome. Listeners hear of every change.
  */
 export class StatusModel {
   private readonly inFlight = new Map<string, InFlightRow>();
   private readonly results: ResultRow[] = [];
   private readonly deadLetters: DeadLetterRow[] = [];
+  private readonly drift: DriftRow[] = [];
   private readonly totals: Record<string, number> = {};
   private readonly listeners = new Set<() => void>();
   private readonly off: (() => void)[];
@@ -151,6 +165,18 @@ export class StatusModel {
         push(this.deadLetters, this.o.recent, { topic: d.topic, partition: d.partition, offset: d.offset, reason: clip(d.reason), at: this.now() });
         this.changed();
       }),
+      events.on('drift', ({ report }) => {
+        push(this.drift, this.o.recent, {
+          sliverId: clip(report.sliver_id ?? ''),
+          resourceType: clip(report.resource_type),
+          kind: report.kind,
+          observed: report.observed,
+          differences: report.differences.slice(0, 20).map(clip),
+          detectedAt: Number(report.detected_at),
+          repair: report.repair ? `${report.repair.action} ${report.repair.outcome}` : null,
+        });
+        this.changed();
+      }),
       // Partition rows (ownership, pause, lag) change with these.
       events.on('assigned', () => this.changed()),
       events.on('backpressure', () => this.changed()),
@@ -178,6 +204,7 @@ export class StatusModel {
       inFlight: [...this.inFlight.values()].map((r) => ({ ...r, progress: r.progress && { ...r.progress } })),
       results: [...this.results],
       deadLetters: [...this.deadLetters],
+      drift: this.drift.map((d) => ({ ...d, differences: [...d.differences] })),
       partitions: this.o.partitions(),
     };
   }

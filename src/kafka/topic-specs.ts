@@ -17,7 +17,7 @@ export const STATE_TOPIC_CONFIG = [
 /** The optional progress topic (`kafka.topics.progress`): live task progress, kept a day. */
 export const PROGRESS_TOPIC_CONFIG = [{ name: 'retention.ms', value: String(86_400_000) }];
 
-export type TopicRole = 'events' | 'replies' | 'dead_letter' | 'state' | 'progress' | 'drift';
+export type TopicRole = 'events' | 'replies' | 'dead_letter' | 'drift' | 'state' | 'progress';
 
 /** A topic as the service needs it: what `amh run` and `amh topics create` create and `amh doctor` checks. */
 export interface ExpectedTopic extends TopicSpec {
@@ -29,7 +29,7 @@ export interface ExpectedTopic extends TopicSpec {
 }
 
 /**
- * The topics of a configuration (five: events, replies, dead letters, drift, state; and the progress topic when configured), each with `kafka.partitions` partitions. The state topic has the same
+ * The topics of a configuration (five, and the progress topic when configured), each with `kafka.partitions` partitions. The state topic has the same
  * partition count as the events topic (co-partitioned), so a sliver's ledger sits on the partition number of its
  * events and the owner of an events partition restores exactly the ledgers it needs.
  */

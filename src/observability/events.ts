@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { PlaybookOutcome } from '../ansible/types.js';
-import type { SliverEvent, SliverResult } from '../codec/types.js';
+import type { DriftReport, SliverEvent, SliverResult } from '../codec/types.js';
 
 /** What happens inside the service, for metrics and tests to listen to instead of parsing logs. */
 export interface ServiceEvents {
@@ -49,7 +49,18 @@ export interface ServiceEvents {
   audited: [{ orphans: number; failures: number; repairs: string[] }];
   /** Offsets were committed. */
   committed: [{ topic: string; partition: number; offset: string }];
+  /**
+   * The reconciler looked at an active sliver: `in_sync`, `drift`, `failed` (the probe did not answer OK),
+   * `busy` (an event queued or running, or another instance's lease: not probed), `interrupted` (an event arrived
+   * during the probe, whose result was dropped) or `unsupported` (its handler has no probe, or the applied event
+   * was not kept).
+   */
+  probed: [{ sliverId: string; resourceType: string; outcome: ProbeOutcome; durationMs: number }];
+  /** A drift report was made (and published on the drift topic, when that worked); `repair` set for a repair's report. */
+  drift: [{ report: DriftReport }];
 }
+
+export type ProbeOutcome = 'in_sync' | 'drift' | 'failed' | 'busy' | 'interrupted' | 'unsupported';
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   private readonly emitter = new EventEmitter();

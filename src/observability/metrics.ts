@@ -98,6 +98,14 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   const retries = new Counter({ name: 'amh_step_retries_total', help: 'Transient failures retried while the partition waits, by step', labelNames: ['step'], registers });
   const replyFailures = new Counter({ name: 'amh_reply_publish_failures_total', help: 'Failed attempts to publish a reply (each is retried while the partition waits)', registers });
   const restores = new Histogram({ name: 'amh_ledger_restore_duration_seconds', help: 'Time to restore the ledgers of a partition after it was assigned', buckets: RESTORE_BUCKETS, registers });
+  const probes = new Counter({
+    name: 'amh_reconcile_probes_total',
+    help: 'Reconciliation probes of active slivers, by outcome (in_sync, drift, failed, busy, interrupted, unsupported)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const drift = new Counter({ name: 'amh_drift_reports_total', help: 'Drift reports made, by kind (DRIFT, ORPHAN) and resource type', labelNames: ['kind', 'resource_type'], registers });
+  const repairs = new Counter({ name: 'amh_repairs_total', help: 'Repairs of drift, by action (RECREATE, DELETE) and outcome (SKIPPED: not run)', labelNames: ['action', 'outcome'], registers });
   const crashes = new Counter({ name: 'amh_consumer_crashes_total', help: 'Kafka consumer crashes, by whether kafkajs restarted it', labelNames: ['restart'], registers });
 
   new Gauge({ name: 'amh_operations_in_flight', help: 'Operations whose handler runs now', registers, collect() { this.set(view.running()); } });
@@ -155,6 +163,11 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     }),
     events.on('ledgerRestored', ({ durationMs }) => restores.observe(durationMs / 1000)),
     events.on('consumerCrashed', ({ restart }) => crashes.inc({ restart: String(restart) })),
+    events.on('probed', ({ outcome }) => probes.inc({ outcome })),
+    events.on('drift', ({ report }) => {
+      if (report.repair) repairs.inc({ action: report.repair.action, outcome: report.repair.outcome });
+      else drift.inc({ kind: report.kind, resource_type: type(report.resource_type) });
+    }),
   ];
   return { registry, detach: () => off.forEach((f) => f()) };
 }

@@ -7,7 +7,7 @@ import type { ParsedConfig } from '../config/schema.js';
 type ConsumerConfig = ParsedConfig['consumer'];
 import { buildResult } from '../results/builder.js';
 import { encodeFitted } from '../results/fit.js';
-import { claim, decide, digestOf, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
+import { appliedReply, claim, decide, digestOf, shareReply, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
 import type { LedgerStore } from '../state/store.js';
 import { sleep } from '../lib/abort.js';
 
@@ -52,6 +52,7 @@ export interface LedgerGateOptions {
  */
 export class LedgerGate {
   readonly now: () => number;
+  private readonly guards = new Map<string, (ledger: SliverLedger | undefined) => string | null>();
 
   constructor(private readonly o: LedgerGateOptions) {
     this.now = o.now ?? Date.now;
@@ -78,7 +79,26 @@ export class LedgerGate {
   }
 
   decide(event: SliverEvent): Decision {
-    return decide(this.o.store.get(event.sliver_id), event, this.o.instanceId, this.now(), this.o.retentionMs);
+    const ledger = this.o.store.get(event.sliver_id);
+    const blocked = this.blocked(event, ledger);
+    if (blocked !== null) return { kind: 'stale', reason: blocked, unrecorded: true };
+    return decide(ledger, event, this.o.instanceId, this.now(), this.o.retentionMs);
+  }
+
+  /**
+   * While set, the event `eventId` (a repair) runs only while `guard` finds
+   * nothing against the sliver's ledger: checked when it is decided and again
+   * inside its claim, so it is decided under the lease. Otherwise it is
+   * answered STALE with the guard's reason, and nothing is recorded. Returns
+   * the function that removes the guard.
+   */
+  guard(eventId: string, guard: (ledger: SliverLedger | undefined) => string | null): () => void {
+    this.guards.set(eventId, guard);
+    return () => this.guards.delete(eventId);
+  }
+
+  private blocked(event: SliverEvent, ledger: SliverLedger | undefined): string | null {
+    return this.guards.get(event.event_id)?.(ledger) ?? null;
   }
 
   /**
@@ -112,6 +132,7 @@ export class LedgerGate {
   /** Takes the lease for `event`, or returns null when the ledger says otherwise now (decide again). */
   async claim(event: SliverEvent, logger: Logger): Promise<Lease | null> {
     const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
+      if (this.blocked(event, ledger) !== null) return null;
       if (decide(ledger, event, this.o.instanceId, this.now(), this.o.retentionMs).kind !== 'run') return null;
       return claim(ledger ?? emptyLedger(event.sliver_id), event, this.o.instanceId, this.now(), this.o.leaseTtlMs);
     });
@@ -129,13 +150,15 @@ export class LedgerGate {
    */
   async record(event: SliverEvent, result: SliverResult, opts: { ran: boolean; lease?: Lease; evenIfHeld?: boolean }): Promise<Answer | null> {
     const { value, result: fitted } = encodeFitted(this.o.codec, result, this.o.maxReplyBytes);
+    // What the reconciler needs later: the event that made the sliver what it is.
+    const applies = opts.ran && fitted.outcome === 'OK' && (event.operation === 'REDEEM' || event.operation === 'MODIFY');
     const allowed = (current: SliverLedger): boolean =>
       opts.lease ? opts.lease.holds(current) : opts.evenIfHeld === true || !this.heldByOther(current);
     for (;;) {
       const { won, current } = await this.o.store.update(event.sliver_id, (ledger) => {
         const base = ledger ?? emptyLedger(event.sliver_id);
         if (!allowed(base)) return null;
-        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran }, this.o.instanceId, this.now(), { entries: this.o.keep, replies: this.o.replies }));
+        return this.fit(recordAnswer(base, event, { outcome: fitted.outcome, reply: value, ran: opts.ran, event: applies ? this.o.codec.encode('event', event) : null }, this.o.instanceId, this.now(), { entries: this.o.keep, replies: this.o.replies }));
       }, { confirm: opts.lease ? 'ack' : 'read-back' });
       if (won) return { value, result: fitted, replayed: false };
       if (!current || !allowed(current)) return null;
@@ -162,15 +185,25 @@ export class LedgerGate {
 
   /**
    * Keeps a record under `maxRecordBytes`: turns its oldest full replies into
-   * digests first (never the newest one), then drops its oldest digests.
+   * digests first (never the newest one), then drops its oldest digests. The
+   * applied state goes last, and only in part: its reply first (the
+   * reconciler then compares the probe's own verdict), then its event (the
+   * sliver is then not reconciled); both are logged.
    */
   private fit(record: SliverLedger): SliverLedger {
     let fitted = record;
     while (this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
       const [oldest, ...rest] = fitted.entries;
-      if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)] };
+      const applied = fitted.applied;
+      if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)], applied: shareReply(applied, rest, appliedReply(fitted)) };
       else if (fitted.digests.length > 0) fitted = { ...fitted, digests: fitted.digests.slice(1) };
-      else break;
+      else if (applied?.reply) {
+        this.o.logger.warn({ sliverId: record.sliver_id, maxLedgerBytes: this.o.maxRecordBytes }, 'ledger too large: the applied reply is not kept (drift is judged by the probe alone)');
+        fitted = { ...fitted, applied: { ...applied, reply: null } };
+      } else if (applied?.event) {
+        this.o.logger.warn({ sliverId: record.sliver_id, maxLedgerBytes: this.o.maxRecordBytes }, 'ledger too large: the applied event is not kept (the sliver is not reconciled)');
+        fitted = { ...fitted, applied: { ...applied, event: null } };
+      } else break;
     }
     return fitted;
   }

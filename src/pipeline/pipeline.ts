@@ -77,12 +77,17 @@ export class MessagePipeline {
   constructor(private readonly o: PipelineOptions) {}
 
   async handle(source: MessageSource): Promise<Fate> {
+    // Its sliver is busy from now on (by the message key; by the sliver id once decoded): the reconciler keeps off it.
+    const key = source.message.key?.toString('utf8') ?? null;
+    if (key !== null) this.o.running.hold(key);
     try {
       return await this.steps(source);
     } catch (err) {
       if (err instanceof AmhError && err.code === 'ABANDONED') throw err;
       if (err instanceof FatalError) throw err;
       throw new FatalError(`unexpected failure at ${where(source)}: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      if (key !== null) this.o.running.release(key);
     }
   }
 
@@ -108,11 +113,13 @@ export class MessagePipeline {
 
   /** Steps 2-4 for a decoded event, in its sliver's lane (also what `amh replay` uses). */
   async answerEvent(event: SliverEvent, source: MessageSource, logger: Logger, tooLarge: string | null = null): Promise<LaneAnswer> {
+    this.o.running.hold(event.sliver_id);
     this.o.running.arrived(event, logger);
     try {
       return await this.o.lanes.run(event.sliver_id, () => this.answer(event, source, logger, tooLarge));
     } finally {
       if (event.operation === 'CLOSE') this.o.running.answered(event);
+      this.o.running.release(event.sliver_id);
     }
   }
 

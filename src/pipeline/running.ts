@@ -26,12 +26,54 @@ interface Closing {
 export class RunningOps {
   private readonly running = new Map<string, Running>();
   private readonly closing = new Map<string, Closing>();
+  /** Events accepted per sliver (by message key and by sliver id) and not yet at their fate. */
+  private readonly held = new Map<string, number>();
+  /** Reconciliation probes running now, per sliver: an event that arrives interrupts its sliver's probe. */
+  private readonly probes = new Map<string, AbortController>();
   private cancelledAll: unknown = undefined;
 
   constructor(private readonly cancelCreateOnClose: boolean) {}
 
   get size(): number {
     return this.running.size;
+  }
+
+  /**
+   * An event of sliver `key` is on its way (from the moment the consumer hands
+   * its message over until it is answered): the sliver is busy, and a probe
+   * of it running now is interrupted. Each `hold` is ended by one `release`.
+   */
+  hold(key: string): void {
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    this.probes.get(key)?.abort(new Error('an event of the sliver arrived: the probe gives way'));
+  }
+
+  release(key: string): void {
+    const n = (this.held.get(key) ?? 0) - 1;
+    if (n > 0) this.held.set(key, n);
+    else this.held.delete(key);
+  }
+
+  /** Whether an event of the sliver is queued or running here. */
+  busy(sliverId: string): boolean {
+    return this.held.has(sliverId) || this.running.has(sliverId);
+  }
+
+  /**
+   * A probe of the sliver starts: the signal it runs under (aborted when an
+   * event of the sliver arrives), or null when the sliver is busy (no probe).
+   */
+  probe(sliverId: string): { signal: AbortSignal; done: () => void } | null {
+    if (this.busy(sliverId) || this.probes.has(sliverId)) return null;
+    const controller = new AbortController();
+    if (this.cancelledAll !== undefined) controller.abort(this.cancelledAll);
+    this.probes.set(sliverId, controller);
+    return {
+      signal: controller.signal,
+      done: () => {
+        if (this.probes.get(sliverId) === controller) this.probes.delete(sliverId);
+      },
+    };
   }
 
   /** A decoded event was accepted, before it waits for its sliver's turn. */
@@ -89,5 +131,6 @@ export class RunningOps {
   cancelAll(reason: Error): void {
     this.cancelledAll = reason;
     for (const r of this.running.values()) r.controller.abort(reason);
+    for (const p of this.probes.values()) p.abort(reason);
   }
 }

@@ -1,6 +1,7 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverResult } from '../codec/types.js';
+import { repairHeaders } from '../reconcile/repair-event.js';
 
 /** Publishes results on the reply topic, keyed by sliver id, single-object encoded. */
 export class ReplyPublisher {
@@ -17,6 +18,8 @@ export class ReplyPublisher {
       'amh.event_id': result.event_id,
       'amh.outcome': result.outcome,
       'content-type': 'application/vnd.apache.avro+single-object',
+      // A repair's reply (README "Reconciliation"): amh.repair and amh.repair_of.
+      ...repairHeaders(result.event_id),
     };
     await this.producer.send({ topic: this.topic, acks: -1, messages: [{ key: result.sliver_id, value, headers }] });
   }

@@ -1,4 +1,4 @@
-import type { AnswerDigest, AppliedEvent, InFlight, SliverEvent, SliverLedger } from '../codec/types.js';
+import type { AnswerDigest, AppliedEvent, AppliedState, InFlight, SliverEvent, SliverLedger } from '../codec/types.js';
 import { formatDuration } from '../config/duration.js';
 
 /** What to do with an event, given what the sliver's ledger says. */
@@ -99,7 +99,7 @@ export function sameWrite(a: WriteStamp | undefined, b: WriteStamp): boolean {
 }
 
 export function emptyLedger(sliverId: string): SliverLedger {
-  return { sliver_id: sliverId, version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], digests: [], in_flight: null, updated_at: 0, closed_at: 0 };
+  return { sliver_id: sliverId, version: 0, epoch: 0, writer: '', applied_sequence: -1, entries: [], digests: [], in_flight: null, updated_at: 0, closed_at: 0, applied: null };
 }
 
 /** The ledger claimed by `owner` for `event`: a new epoch (fencing every older writer) and a lease until now + ttl. */
@@ -138,12 +138,15 @@ export function release(ledger: SliverLedger, writer: string, now: number): Sliv
  * ones become digests, and only the newest `limits.entries` answers in all
  * are kept. REJECTED, STALE and CANCELLED answers given without running do
  * not move `applied_sequence`. A CLOSE answered OK marks the sliver closed
- * (`closed_at`); a REDEEM answered OK opens it again.
+ * (`closed_at`) and clears the applied state; a REDEEM answered OK opens it
+ * again. A REDEEM or MODIFY answered OK becomes the applied state (`applied`:
+ * its encoded event, `answer.event`, and its reply), which the reconciler
+ * probes against.
  */
 export function recordAnswer(
   ledger: SliverLedger,
   event: SliverEvent,
-  answer: { outcome: string; reply: Buffer; ran: boolean },
+  answer: { outcome: string; reply: Buffer; ran: boolean; event?: Buffer | null },
   writer: string,
   now: number,
   limits: LedgerLimits,
@@ -170,7 +173,41 @@ export function recordAnswer(
     in_flight: ledger.in_flight?.event_id === event.event_id || ran ? null : ledger.in_flight,
     updated_at: now,
     closed_at: succeeded && event.operation === 'CLOSE' ? now : succeeded && event.operation === 'REDEEM' ? 0 : ledger.closed_at,
+    applied: shareReply(
+      succeeded ? appliedAfter(ledger, event, answer.reply, answer.event ?? null, now) : (ledger.applied ?? null),
+      full,
+      appliedReply(ledger),
+    ),
   };
+}
+
+/**
+ * The reply of the applied state: in its answer's entry while that entry keeps its full reply (stored once),
+ * else in `applied.reply`; null when neither has it (it did not fit `consumer.max_ledger_bytes`).
+ */
+export function appliedReply(ledger: Pick<SliverLedger, 'applied' | 'entries'>): Buffer | null {
+  const applied = ledger.applied;
+  if (!applied) return null;
+  return applied.reply ?? ledger.entries.find((e) => e.event_id === applied.event_id)?.reply ?? null;
+}
+
+/** `applied` with its reply stored once: null while `entries` hold it in full, else the reply as known before. */
+export function shareReply(applied: AppliedState | null, entries: readonly AppliedEvent[], known: Buffer | null): AppliedState | null {
+  if (!applied) return null;
+  if (entries.some((e) => e.event_id === applied.event_id)) return { ...applied, reply: null };
+  return { ...applied, reply: applied.reply ?? known };
+}
+
+/** The applied state after `event` was answered OK. */
+function appliedAfter(ledger: SliverLedger, event: SliverEvent, reply: Buffer, encoded: Buffer | null, now: number): AppliedState | null {
+  if (event.operation === 'CLOSE') return null;
+  if (event.operation !== 'REDEEM' && event.operation !== 'MODIFY') return ledger.applied ?? null;
+  return { event_id: event.event_id, sequence: event.sequence, operation: event.operation, applied_at: now, event: encoded, reply };
+}
+
+/** Whether the sliver's last applied operation left it active (the reconciler probes exactly these). */
+export function isActive(ledger: SliverLedger): boolean {
+  return ledger.applied !== null && ledger.applied !== undefined && ledger.closed_at === 0;
 }
 
 /** The last `n` items of `items` (none when `n` <= 0). */

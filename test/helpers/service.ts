@@ -17,7 +17,7 @@ export const codec = new AvroCodec(catalog);
 export interface TestService {
   service: Service;
   config: ResolvedConfig;
-  topics: { events: string; replies: string; dead_letter: string; state: string };
+  topics: { events: string; replies: string; dead_letter: string; state: string; drift?: string };
   stateDir: string;
   /** Publish events as the AM would (single-object Avro keyed by sliver_id). */
   send(...events: Record<string, unknown>[]): Promise<void>;
@@ -33,12 +33,12 @@ export interface TestService {
 
 /** Fresh topic names for one test's service. */
 export function testTopics(): TestService['topics'] {
-  return { events: uniqueName('events'), replies: uniqueName('replies'), dead_letter: uniqueName('dlq'), state: uniqueName('state') };
+  return { events: uniqueName('events'), replies: uniqueName('replies'), dead_letter: uniqueName('dlq'), state: uniqueName('state'), drift: uniqueName('drift') };
 }
 
 /** The service's topics as `amh run` would create them: the state topic compacted, co-partitioned with events. */
 export async function createServiceTopics(topics: TestService['topics'], partitions = 1): Promise<void> {
-  await createTopics([topics.events, topics.replies, topics.dead_letter], partitions);
+  await createTopics([topics.events, topics.replies, topics.dead_letter, ...(topics.drift ? [topics.drift] : [])], partitions);
   await createTopics([topics.state], partitions, { 'cleanup.policy': 'compact' });
 }
 

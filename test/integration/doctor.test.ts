@@ -68,6 +68,7 @@ const topicNames = (prefix: string) => ({
   replies: uniqueName(`${prefix}-replies`),
   dead_letter: uniqueName(`${prefix}-dlq`),
   state: uniqueName(`${prefix}-state`),
+  drift: uniqueName(`${prefix}-drift`),
 });
 
 describe('amh doctor and amh topics create (built CLI)', () => {
@@ -77,7 +78,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     const created = await amh(['topics', 'create', '--config', demo.file]);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stdout.match(/^created /gm)).toHaveLength(4);
+    expect(created.stdout.match(/^created /gm)).toHaveLength(5);
   });
 
   it('passes every check after `amh topics create`, which is idempotent', async () => {
@@ -133,7 +134,7 @@ describe('amh doctor and amh topics create (built CLI)', () => {
 
   it('fails a state topic that is not compacted or not co-partitioned; topics create reports it too', async () => {
     const topics = topicNames('doctor-wrong');
-    await createTopics([topics.events, topics.replies, topics.dead_letter], 2);
+    await createTopics([topics.events, topics.replies, topics.dead_letter, topics.drift], 2);
     await createTopics([topics.state], 3);
     const wrong = writeConfig('wrong', topics);
     const { code, checks } = await doctor(wrong.file);

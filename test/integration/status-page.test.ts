@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/config.js';
 import { baseUrl } from '../helpers/http.js';
 import { produceRaw } from '../helpers/kafka.js';
+import { testRunner } from '../helpers/ansible.js';
+import { gpu, vmWith } from '../helpers/sim.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { PLUGINS_WITH_SLOW, slowEvent, slowHandler } from '../helpers/slow.js';
 
@@ -31,7 +33,7 @@ describe('status page', () => {
 
   beforeAll(async () => {
     t = await startTestService(
-      { ...slowHandler(join(dir, 'slow')), http: { port: 0, probe_interval: '1s' } },
+      { ...slowHandler(join(dir, 'slow')), http: { port: 0, probe_interval: '1s' }, reconcile: { interval: '2s' } },
       { plugins: PLUGINS_WITH_SLOW },
     );
     browser = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
@@ -99,5 +101,22 @@ describe('status page', () => {
     expect(await page.evaluate('window.noReload')).toBe('still here');
     expect(await page.evaluate('window.pwned')).toBeUndefined();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('shows recent drift: a VM deleted behind the service appears as MISSING with its differences, live', async () => {
+    const amh = t as TestService;
+    const page = await (browser as BrowserContext).newPage();
+    await page.goto(`${baseUrl(amh.service)}/`);
+    await expect.poll(() => page.locator('#connection').innerText(), { timeout: 15_000 }).toBe('live');
+    expect(await rows(page, 'drift')).toEqual(['no drift seen']);
+    await amh.send(vmWith('page-drift', [gpu()]));
+    await expect.poll(async () => (await rows(page, 'results')).find((r) => r.includes('page-drift')), { timeout: 90_000 }).toMatch(/page-drift\tVM\tREDEEM\tOK/);
+    const { runner } = await testRunner();
+    const deleted = await runner({ playbook: join(REPO, 'playbooks/sim/vm_delete.yml'), extraVars: { sliver_id: 'page-drift', name: 'node1', state_dir: amh.stateDir } });
+    expect(deleted.outcome, deleted.stderrTail).toBe('ok');
+    await expect
+      .poll(async () => (await rows(page, 'drift')).find((r) => r.includes('page-drift')), { timeout: 60_000 })
+      .toMatch(/page-drift\tVM\tMISSING\tsliver MISSING: VM page-drift-node1 does not exist/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'status-page-drift.png'), fullPage: true });
   });
 });

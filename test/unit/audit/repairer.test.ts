@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { owns } from '../../../src/audit/compare.js';
-import { OWNED_NOW, RepairGate, RepairGuardedStore } from '../../../src/audit/repair-guard.js';
+import { OWNED_NOW, orphanGuard } from '../../../src/audit/repair-guard.js';
 import { OrphanRepairer } from '../../../src/audit/repairer.js';
 import type { Orphan } from '../../../src/audit/types.js';
 import { AvroCodec, SchemaCatalog } from '../../../src/codec/index.js';
@@ -10,6 +10,7 @@ import { KeyedLanes } from '../../../src/dispatch/lanes.js';
 import { SlidingWindowLimit } from '../../../src/kafka/rate-limit.js';
 import { TypedEmitter, type ServiceEvents } from '../../../src/observability/events.js';
 import { silentLogger } from '../../../src/observability/logger.js';
+import { LedgerGate } from '../../../src/pipeline/02-gate.js';
 import { MessagePipeline } from '../../../src/pipeline/pipeline.js';
 import { RunningOps } from '../../../src/pipeline/running.js';
 import { buildResult } from '../../../src/results/builder.js';
@@ -22,14 +23,10 @@ const codec = new AvroCodec(SchemaCatalog.load());
 
 function harness() {
   const store = new MemoryLedgerStore();
-  const guarded = new RepairGuardedStore(store);
   const executed: SliverEvent[] = [];
   const replies: SliverResult[] = [];
   const lanes = new KeyedLanes(2);
-  const gate = new RepairGate(
-    { codec, instanceId: 'me', keep: 64, replies: 4, retentionMs: 7 * 86_400_000, leaseTtlMs: 10_000, maxReplyBytes: 256 * 1024, maxRecordBytes: 900 * 1024, logger: silentLogger() },
-    guarded,
-  );
+  const gate = new LedgerGate({ store, codec, instanceId: 'me', keep: 64, replies: 4, retentionMs: 7 * 86_400_000, leaseTtlMs: 10_000, maxReplyBytes: 256 * 1024, maxRecordBytes: 900 * 1024, logger: silentLogger() });
   const pipeline = new MessagePipeline({
     codec,
     gate,
@@ -53,14 +50,14 @@ function harness() {
   });
   const repairer = new OrphanRepairer({
     pipeline,
-    guarded,
+    gate,
     eventsTopic: 'events',
     partitionCount: 1,
     owned: () => new AbortController().signal,
     busy: (id) => lanes.busy(id),
     logger: silentLogger(),
   });
-  return { store, guarded, executed, replies, lanes, repairer };
+  return { store, gate, executed, replies, lanes, repairer };
 }
 
 const orphan = (sliverId: string, ledger: SliverLedger | null = null): Orphan => ({
@@ -80,6 +77,16 @@ const orphan = (sliverId: string, ledger: SliverLedger | null = null): Orphan =>
     },
   },
 });
+
+/** A CLOSE of an orphan VM, as the repairer synthesizes it. */
+function closeOf(sliverId: string, eventId: string): SliverEvent {
+  const close = orphan(sliverId).object.close;
+  return {
+    event_id: eventId, operation: 'CLOSE', sliver_id: sliverId, slice_id: '', resource_type: 'VM', sequence: 0, timestamp: Date.now(),
+    node_sliver: close?.node_sliver ?? null, network_sliver: null, previous_node_sliver: null, previous_network_sliver: null,
+    slice: { user_ssh_keys: [], project_id: null, slice_name: null }, poa: null, trace_id: null,
+  };
+}
 
 /** A REDEEM answered OK: the ledger an event of the AM leaves. */
 function openLedger(sliverId: string, sequence = 0): SliverLedger {
@@ -118,13 +125,16 @@ describe('orphan repair', () => {
     expect(h.store.get('s3')?.version).toBe(1);
   });
 
-  it('refuses, under the store lock, any write for a sliver under repair once a ledger owns it', async () => {
+  it('refuses the lease of a sliver under repair once a ledger owns it, inside the claim', async () => {
     const h = harness();
-    h.guarded.repairs.set('s4', 'amh-orphan-repair:1');
-    h.store.apply(openLedger('s4'));
-    const outcome = await h.guarded.update('s4', (l) => ({ ...(l as SliverLedger), version: 9 }));
-    expect(outcome.won).toBe(false);
+    const repair = closeOf('s4', 'amh-orphan-repair:1');
+    const unguard = h.gate.guard(repair.event_id, orphanGuard(repair.event_id));
+    expect(h.gate.decide(repair).kind).toBe('run'); // decided while nothing owned the sliver...
+    h.store.apply(openLedger('s4')); // ...the AM's REDEEM was answered before the claim
+    expect(await h.gate.claim(repair, silentLogger())).toBeNull();
     expect(h.store.get('s4')?.version).toBe(1);
+    expect(h.gate.decide(repair)).toEqual({ kind: 'stale', reason: OWNED_NOW, unrecorded: true });
+    unguard();
   });
 
   it('skips a sliver with an event queued or running, and an orphan that names no sliver', async () => {

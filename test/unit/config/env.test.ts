@@ -31,7 +31,7 @@ describe('environment overrides', () => {
     });
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
     expect(config.kafka.group_id).toBe('site-a');
-    expect(config.kafka.topics).toEqual({ events: 'site-a.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq', state: 'site-a.state', progress: null, drift: 'amh.drift' });
+    expect(config.kafka.topics).toEqual({ events: 'site-a.events', replies: 'amh.replies', dead_letter: 'amh.events.dlq', state: 'site-a.state', drift: 'amh.drift', progress: null });
     expect(config.kafka.partitions).toBe(12);
     expect(config.kafka.create_topics).toBe(false);
     expect(config.kafka.session_timeout).toBe(45_000);

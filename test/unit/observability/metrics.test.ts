@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SliverEvent, SliverResult } from '../../../src/codec/types.js';
+import type { DriftReport, SliverEvent, SliverResult } from '../../../src/codec/types.js';
 import { TypedEmitter, type ServiceEvents } from '../../../src/observability/events.js';
 import { createServiceMetrics, type MetricsView } from '../../../src/observability/metrics.js';
 import { parseMetrics, valueOf } from '../../helpers/http.js';
@@ -35,6 +35,24 @@ function setup(view: Partial<MetricsView> = {}) {
 }
 
 describe('service metrics', () => {
+  it('counts reconciliation probes by outcome, drift reports by kind and resource type, repairs by action and outcome', async () => {
+    const { events, read } = setup();
+    const report: DriftReport = { kind: 'DRIFT', sliver_id: 'sliver-secret-1', slice_id: null, resource_type: 'VM', handler: 'vm', observed: 'MISSING', differences: [], expected: null, found: null, applied_event_id: null, applied_sequence: null, detected_at: 0, instance: 'i', repair: null };
+    events.emit('probed', { sliverId: 'sliver-secret-1', resourceType: 'VM', outcome: 'drift', durationMs: 5 });
+    events.emit('probed', { sliverId: 'sliver-secret-2', resourceType: 'VM', outcome: 'busy', durationMs: 0 });
+    events.emit('probed', { sliverId: 'sliver-secret-3', resourceType: 'VM', outcome: 'busy', durationMs: 0 });
+    events.emit('drift', { report });
+    events.emit('drift', { report: { ...report, resource_type: 'Made<Up>' } });
+    events.emit('drift', { report: { ...report, repair: { action: 'RECREATE', outcome: 'OK', event_id: 'amh-repair:x:1', message: '' } } });
+    const { text, samples } = await read();
+    expect(valueOf(samples, 'amh_reconcile_probes_total', { outcome: 'drift' })).toBe(1);
+    expect(valueOf(samples, 'amh_reconcile_probes_total', { outcome: 'busy' })).toBe(2);
+    expect(valueOf(samples, 'amh_drift_reports_total', { kind: 'DRIFT', resource_type: 'VM' })).toBe(1);
+    expect(valueOf(samples, 'amh_drift_reports_total', { kind: 'DRIFT', resource_type: 'unknown' })).toBe(1);
+    expect(valueOf(samples, 'amh_repairs_total', { action: 'RECREATE', outcome: 'OK' })).toBe(1);
+    expect(text).not.toContain('secret');
+  });
+
   it('maps the typed events to counters and histograms, with bounded labels and no ids', async () => {
     const { events, read } = setup();
     events.emit('queued', { event: event(), topic: 't', partition: 0, offset: '1' });

@@ -113,7 +113,7 @@ describe('state schema v3 reads v1 and v2 records', () => {
   async function readWithV3(version: number, record: object): Promise<SliverLedger> {
     const writer = catalog.versions('state').find((v) => v.version === version)!;
     const { value } = await codec.decode('state', codec.encode('state', record as never, writer));
-    expect(catalog.current('state').version).toBe(3);
+    expect(catalog.current('state').version).toBeGreaterThanOrEqual(3);
     return value;
   }
 

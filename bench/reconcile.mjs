@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Reconciliation benchmark (issue 10): the latency of events under a steady stream, with drift detection on (a short
+// interval, so probes really run beside the events) and off, in one invocation, side by side.
+//
+//   npm run bench:reconcile                     # build, then 3 repetitions of each mode
+//   node bench/reconcile.mjs --reps 1 --events 20   # needs a build (npm run build)
+//
+// Each run: fresh topics, a fresh sim substrate and a real Service from the built package with the VM handler on the
+// sim playbooks and real ansible-playbook. It creates --slivers VMs (not measured), then sends --events POA
+// cpuinfo events (one vm_poa.yml run each) round-robin over those VMs, one every --gap ms, and measures each event
+// from its send to its reply being published. With reconciliation on, every VM is probed (one vm_probe.yml run)
+// once per --interval. Modes alternate off/on within each repetition. See bench/README.md.
+
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { stringify } from 'yaml';
+import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
+import { percentile, summarize } from './stats.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..');
+
+const USAGE = `usage: node bench/reconcile.mjs [--reps 3] [--slivers 8] [--events 40] [--gap 500] [--interval 4s] [--concurrency 4] [--share 0.25]
+env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092), AMH_BENCH_LOG=info (service log on stderr)`;
+
+function parseArgs(argv) {
+  const o = { reps: 3, slivers: 8, events: 40, gap: 500, interval: '4s', concurrency: 4, share: 0.25 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = argv[++i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const key = arg?.replace(/^--/, '');
+    if (!key || !(key in o) || value === undefined) throw new Error(`unknown option ${arg}\n${USAGE}`);
+    o[key] = key === 'interval' ? value : Number(value);
+    if (key !== 'interval' && !(o[key] > 0)) throw new Error(`${arg}: expected a positive number, got ${value}`);
+  }
+  return o;
+}
+
+const log = (line) => console.error(`[reconcile] ${line}`);
+const brokers = (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim());
+const kafka = new Kafka({ clientId: 'amh-bench-reconcile', brokers, logLevel: logLevel.NOTHING });
+const codec = new AvroCodec(SchemaCatalog.load());
+
+function vmEvent(sliverId, extra = {}) {
+  return {
+    event_id: randomUUID(),
+    operation: 'REDEEM',
+    sliver_id: sliverId,
+    slice_id: 'bench',
+    resource_type: 'VM',
+    sequence: 1,
+    timestamp: Date.now(),
+    node_sliver: { name: 'node1', site: 'SIM1', capacities: { core: 1, ram: 1, disk: 1 }, image: 'default_rocky_9' },
+    slice: { user_ssh_keys: [] },
+    ...extra,
+  };
+}
+
+const poaEvent = (sliverId, sequence) =>
+  vmEvent(sliverId, { operation: 'POA', sequence, poa: { poa_id: `poa-${sequence}`, operation: 'cpuinfo', args: {} } });
+
+async function run(mode, o) {
+  const dir = mkdtempSync(join(tmpdir(), `amh-bench-reconcile-${mode}-`));
+  const id = `${mode}-${randomUUID().slice(0, 8)}`;
+  const topics = { events: `bench-rec-events-${id}`, replies: `bench-rec-replies-${id}`, dead_letter: `bench-rec-dlq-${id}`, state: `bench-rec-state-${id}`, drift: `bench-rec-drift-${id}` };
+  const file = join(dir, 'amh.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      kafka: { brokers, group_id: `bench-rec-${id}`, topics, partitions: 3, create_topics: true },
+      consumer: { concurrency: o.concurrency },
+      runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers') },
+      http: { enabled: false },
+      logging: { level: process.env.AMH_BENCH_LOG ?? 'silent' },
+      reconcile: { enabled: mode === 'on', interval: o.interval, share: o.share },
+      handlers: { vm: { plugin: 'vm', playbooks: { location: join(REPO, 'playbooks/sim') }, substrate: { state_dir: join(dir, 'sim') }, runtime: { ssh_retries: 1, retry_delay: '0s' } } },
+    }),
+  );
+  const config = loadConfig({ path: file, env: {} });
+  const logger = process.env.AMH_BENCH_LOG ? createLogger({ level: process.env.AMH_BENCH_LOG, destination: 2 }) : silentLogger();
+  const service = new Service({ config, logger });
+  const answered = new Map();
+  const probes = {};
+  service.events.on('result', ({ result }) => answered.set(result.event_id, Date.now()));
+  service.events.on('probed', ({ outcome }) => (probes[outcome] = (probes[outcome] ?? 0) + 1));
+  const producer = kafka.producer();
+  await service.start();
+  await producer.connect();
+  const send = (events) => producer.send({ topic: topics.events, acks: -1, messages: events.map((e) => ({ key: e.sliver_id, value: codec.encode('event', e) })) });
+  const until = async (ids, what) => {
+    const deadline = Date.now() + 600_000;
+    while (!ids.every((i) => answered.has(i))) {
+      if (Date.now() > deadline) throw new Error(`${mode}: ${what} not all answered in 10 min`);
+      await sleep(100);
+    }
+  };
+  try {
+    const slivers = Array.from({ length: o.slivers }, (_, i) => `bench-${id}-${i}`);
+    const creates = slivers.map((s) => vmEvent(s));
+    await send(creates);
+    await until(creates.map((e) => e.event_id), 'creates');
+    Object.keys(probes).forEach((k) => delete probes[k]); // count the probes of the measured stream only
+    const sent = new Map();
+    const stream = [];
+    for (let i = 0; i < o.events; i++) {
+      const event = poaEvent(slivers[i % slivers.length], 2 + Math.floor(i / slivers.length));
+      sent.set(event.event_id, Date.now());
+      stream.push(event.event_id);
+      await send([event]);
+      await sleep(o.gap);
+    }
+    await until(stream, 'the stream');
+    const latencies = stream.map((e) => answered.get(e) - sent.get(e)).sort((a, b) => a - b);
+    return { mode, p50: percentile(latencies, 50, { sorted: true }), p99: percentile(latencies, 99, { sorted: true }), max: latencies.at(-1), probes: { ...probes } };
+  } finally {
+    await producer.disconnect();
+    await service.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const o = parseArgs(process.argv.slice(2));
+log(`${o.reps} repetition(s) x {off, on}: ${o.slivers} VMs, ${o.events} POA events one every ${o.gap} ms, interval ${o.interval}, concurrency ${o.concurrency}, share ${o.share}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
+const runs = [];
+for (let rep = 1; rep <= o.reps; rep++) {
+  for (const mode of ['off', 'on']) {
+    const r = await run(mode, o);
+    log(`rep ${rep} ${mode}: p50 ${r.p50} ms, p99 ${r.p99} ms, probes ${JSON.stringify(r.probes)}`);
+    runs.push(r);
+  }
+}
+const of = (mode, key) => summarize(runs.filter((r) => r.mode === mode).map((r) => r[key]));
+const cell = (s) => `${s.min} / ${s.median} / ${s.max}`;
+console.log(`\n| event latency (ms), min / median / max of ${o.reps} | reconciliation off | reconciliation on (interval ${o.interval}) | median on/off |`);
+console.log('|---|---|---|---|');
+for (const key of ['p50', 'p99']) {
+  const off = of('off', key);
+  const on = of('on', key);
+  console.log(`| ${key} | ${cell(off)} | ${cell(on)} | ${(on.median / off.median).toFixed(3)} |`);
+}
+const probeTotals = runs.filter((r) => r.mode === 'on').map((r) => r.probes);
+console.log(`\nprobes per run with reconciliation on (by outcome): ${probeTotals.map((p) => JSON.stringify(p)).join(', ')}`);

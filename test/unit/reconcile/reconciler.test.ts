@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { AvroCodec, SchemaCatalog, type DriftReport, type SliverEvent, type SliverLedger, type SliverResult } from '../../../src/codec/index.js';
+import { FatalError } from '../../../src/errors/index.js';
+import { TypedEmitter, type ServiceEvents } from '../../../src/observability/events.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { RunningOps } from '../../../src/pipeline/running.js';
+import { Reconciler, type ReconcilerOptions } from '../../../src/reconcile/reconciler.js';
+import { probeSlots, probeTime } from '../../../src/reconcile/schedule.js';
+import { buildResult } from '../../../src/results/builder.js';
+import { emptyLedger, recordAnswer } from '../../../src/state/ledger.js';
+import { vmEvent } from '../../helpers/events.js';
+
+const catalog = SchemaCatalog.load();
+const codec = new AvroCodec(catalog);
+const event = (o: Record<string, unknown>): SliverEvent => codec.complete<'event'>(catalog.current('event'), vmEvent(o as never));
+const LIMITS = { entries: 64, replies: 4 };
+const state = (observed: 'EXISTS' | 'MISSING') => ({ instance_name: 'vm', management_ip: '10.0.0.2', observed, details: observed === 'MISSING' ? 'gone' : null });
+
+/** The ledger of a sliver created OK (applied event and reply encoded as the gate stores them). */
+function created(sliverId: string): SliverLedger {
+  const redeem = event({ sliver_id: sliverId, event_id: `r-${sliverId}` });
+  const reply = codec.encode('result', buildResult(redeem, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') }));
+  return recordAnswer(emptyLedger(sliverId), redeem, { outcome: 'OK', reply, ran: true, event: codec.encode('event', redeem) }, 'me', 1, LIMITS);
+}
+
+function harness(slivers: string[], execute: ReconcilerOptions['execute'], extra: Partial<ReconcilerOptions> = {}) {
+  const ledgers = new Map(slivers.map((id) => [id, created(id)]));
+  const running = new RunningOps(true);
+  const events = new TypedEmitter<ServiceEvents>();
+  const probed: Record<string, string> = {};
+  const drift: DriftReport[] = [];
+  const published: DriftReport[] = [];
+  events.on('probed', (p) => (probed[p.sliverId] = p.outcome));
+  events.on('drift', ({ report }) => drift.push(report));
+  const fatal: FatalError[] = [];
+  const reconciler = new Reconciler({
+    store: { ledgersOf: () => ledgers.values(), get: (id) => ledgers.get(id) },
+    partitions: () => [0],
+    owns: () => true,
+    running,
+    execute,
+    withSlot: (task) => task(),
+    codec,
+    handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
+    publish: async (r) => void published.push(r),
+    repair: async () => {
+      throw new Error('repair is off');
+    },
+    intervalMs: 300,
+    maxProbes: 2,
+    instanceId: 'me',
+    topic: 'events',
+    logger: silentLogger(),
+    events,
+    onFatal: (err) => fatal.push(err),
+    ...extra,
+  });
+  return { reconciler, running, probed, drift, published, fatal, ledgers };
+}
+
+const answer = (e: SliverEvent, observed: 'EXISTS' | 'MISSING'): SliverResult =>
+  buildResult(e, { outcome: 'OK', message: observed, startedAt: 0, finishedAt: 1, sliver: state(observed) });
+
+describe('Reconciler', () => {
+  it('never probes a sliver with an event queued or running; an event that arrives during a probe interrupts it and nothing is reported', async () => {
+    const executed: string[] = [];
+    const h = harness(['queued', 'running', 'arriving', 'gone', 'fine'], async (e, { signal }) => {
+      executed.push(e.sliver_id);
+      if (e.sliver_id === 'arriving') {
+        h.running.hold('arriving'); // its event is handed over by the consumer while the probe runs
+        expect(signal.aborted).toBe(true); // the playbook is killed through this signal
+        return answer(e, 'MISSING');
+      }
+      return answer(e, e.sliver_id === 'gone' ? 'MISSING' : 'EXISTS');
+    });
+    h.running.hold('queued');
+    h.running.start(event({ sliver_id: 'running' }), 0);
+    await h.reconciler.pass();
+    expect(executed.sort()).toEqual(['arriving', 'fine', 'gone']);
+    expect(h.probed).toEqual({ queued: 'busy', running: 'busy', arriving: 'interrupted', gone: 'drift', fine: 'in_sync' });
+    expect(h.drift.map((d) => [d.sliver_id, d.observed, d.differences])).toEqual([['gone', 'MISSING', ['sliver MISSING: gone']]]);
+    expect(h.published).toEqual(h.drift);
+    expect(h.published[0]).toMatchObject({ kind: 'DRIFT', handler: 'vm', applied_event_id: 'r-gone', applied_sequence: 1, instance: 'me', repair: null });
+    // A repair off by policy is not attempted (the fake repair would throw).
+    expect(h.fatal).toEqual([]);
+  });
+
+  it('skips a sliver another instance holds a live lease on, and a closed one', async () => {
+    const executed: string[] = [];
+    const h = harness(['leased', 'closed'], async (e) => (executed.push(e.sliver_id), answer(e, 'EXISTS')));
+    const leased = h.ledgers.get('leased')!;
+    h.ledgers.set('leased', { ...leased, in_flight: { event_id: 'x', sequence: 2, operation: 'MODIFY', owner: 'other', started_at: Date.now(), expires_at: Date.now() + 60_000 } });
+    h.ledgers.set('closed', recordAnswer(h.ledgers.get('closed')!, event({ sliver_id: 'closed', event_id: 'c', sequence: 2, operation: 'CLOSE' }), { outcome: 'OK', reply: Buffer.from('x'), ran: true }, 'me', 2, LIMITS));
+    await h.reconciler.pass();
+    expect(executed).toEqual([]);
+    expect(h.probed).toEqual({ leased: 'busy' });
+  });
+
+  it('holds at most maxProbes probes at once', async () => {
+    let now = 0;
+    let peak = 0;
+    const h = harness(['a', 'b', 'c', 'd', 'e', 'f'], async (e) => {
+      peak = Math.max(peak, ++now);
+      await new Promise((r) => setTimeout(r, 120));
+      now--;
+      return answer(e, 'EXISTS');
+    }, { maxProbes: 2, intervalMs: 60 });
+    await h.reconciler.pass();
+    await h.reconciler.stop();
+    expect(Object.keys(h.probed).sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(peak).toBe(2);
+  });
+
+  it('is supervised: a crashing pass is logged and restarted, and too many crashes in a row are fatal', async () => {
+    let calls = 0;
+    const h = harness([], async (e) => answer(e, 'EXISTS'), { maxCrashes: 2, partitions: () => { calls++; throw new Error('store gone'); } });
+    h.reconciler.start();
+    const deadline = Date.now() + 5_000;
+    while (h.fatal.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(2);
+    expect(h.fatal[0]?.message).toBe('the reconciler crashed 2 times in a row: store gone');
+    await h.reconciler.stop();
+  });
+
+  it('stop() kills a running probe and is idempotent', async () => {
+    let seen: AbortSignal | null = null;
+    const h = harness(['a'], (e, { signal }) => {
+      seen = signal;
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve(answer(e, 'MISSING'))));
+    }, { intervalMs: 10 });
+    h.reconciler.start();
+    while (!seen) await new Promise((r) => setTimeout(r, 5));
+    const first = h.reconciler.stop();
+    expect(h.reconciler.stop()).toBe(first);
+    await first;
+    expect((seen as AbortSignal | null)?.aborted).toBe(true);
+    expect(h.drift).toEqual([]); // a probe cut short reports nothing
+  });
+});
+
+describe('schedule', () => {
+  it('spreads a pass evenly: each sliver in the middle of its share of the interval', () => {
+    expect([0, 1, 2, 3].map((i) => probeTime(1_000, i, 4, 3_600_000))).toEqual([1_000 + 450_000, 1_000 + 1_350_000, 1_000 + 2_250_000, 1_000 + 3_150_000]);
+    expect(probeTime(0, 0, 0, 100)).toBe(50);
+  });
+
+  it('probe slots: a share of the concurrency, at least one', () => {
+    expect(probeSlots(10, 0.2)).toBe(2);
+    expect(probeSlots(4, 0.2)).toBe(1);
+    expect(probeSlots(10, 1)).toBe(10);
+  });
+});
+
+describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', () => {
+  it('never probes a sliver whose event is queued (waiting for a slot) or running; probes both once they are answered', async () => {
+    const { pipelineHarness } = await import('../../helpers/pipeline.js');
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((r) => (release = r));
+    const h = pipelineHarness({
+      concurrency: 1,
+      execute: async (e) => {
+        if (e.operation === 'MODIFY') await blocked;
+        return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
+      },
+    });
+    await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
+    await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 }));
+    const probes: string[] = [];
+    const events = new TypedEmitter<ServiceEvents>();
+    const outcomes: string[] = [];
+    events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
+    const reconciler = new Reconciler({
+      store: { ledgersOf: () => ['S', 'T'].map((id) => h.store.get(id)!), get: (id) => h.store.get(id) },
+      partitions: () => [0],
+      owns: () => true,
+      running: h.running,
+      execute: async (e) => (probes.push(e.sliver_id), answer(e, 'EXISTS')),
+      withSlot: (task) => h.lanes.withSlot(task, -1),
+      codec: h.codec,
+      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
+      publish: async () => undefined,
+      repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
+      intervalMs: 100,
+      maxProbes: 1,
+      instanceId: 'me',
+      topic: 'events',
+      logger: silentLogger(),
+      events,
+      onFatal: () => undefined,
+    });
+    const modifyS = h.handle(h.event({ sliver_id: 'S', event_id: 'mS', sequence: 2, operation: 'MODIFY' })); // runs, holding the only slot
+    const modifyT = h.handle(h.event({ sliver_id: 'T', event_id: 'mT', sequence: 2, operation: 'MODIFY' })); // queued for the slot
+    await new Promise((r) => setTimeout(r, 20));
+    await reconciler.pass();
+    expect(probes).toEqual([]);
+    expect(outcomes).toEqual(['S busy', 'T busy']);
+    release();
+    await Promise.all([modifyS, modifyT]);
+    await reconciler.pass();
+    expect(probes).toEqual(['S', 'T']);
+    expect(outcomes.slice(2)).toEqual(['S in_sync', 'T in_sync']);
+  });
+});
