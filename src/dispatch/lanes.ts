@@ -46,11 +46,6 @@ export class KeyedLanes {
     return this.tails.size;
   }
 
-  /** Whether `key` has a task queued or running in its lane. */
-  busy(key: string): boolean {
-    return this.tails.has(key);
-  }
-
   /** Runs `task` in the lane of `key`, after every task added before it for that key. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     this.pendingCount++;

@@ -54,7 +54,7 @@ function harness() {
     eventsTopic: 'events',
     partitionCount: 1,
     owned: () => new AbortController().signal,
-    busy: (id) => lanes.busy(id),
+    busy: (id) => lanes.has(id),
     logger: silentLogger(),
   });
   return { store, gate, executed, replies, lanes, repairer };
