@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns } from './ansible/index.js';
+import { createServiceAudit } from './audit/in-service.js';
+import type { AuditLoop } from './audit/loop.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
 import type { AvroCodec } from './codec/index.js';
 import { KeyedLanes } from './dispatch/lanes.js';
@@ -82,6 +84,7 @@ export class Service {
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
+  private audit: AuditLoop | null = null;
   private reconciler: Reconciler | null = null;
   private progress: { publisher: ProgressPublisher; detach: () => void } | null = null;
   private stopping: Promise<void> | null = null;
@@ -248,6 +251,20 @@ export class Service {
         this.reconciler = this.createReconciler({ store, pipeline, gate, logger });
         this.reconciler.start();
       }
+      this.audit = createServiceAudit({
+        config,
+        core: this.core,
+        store,
+        pipeline,
+        gate,
+        producer,
+        lanes: this.lanes,
+        running: this.running,
+        ownership: this.ownership,
+        events: this.events,
+        logger,
+      });
+      this.audit?.start();
       this._state = 'running';
       logger.info({ group: group_id, topic: topics.events, resourceTypes: this.registry.resourceTypes() }, 'consuming');
     } catch (err) {
@@ -338,6 +355,8 @@ export class Service {
     hardTimer.unref();
     // Probes end now (their playbooks are killed); a repair already in its lane ends like an event.
     const reconciled = this.reconciler?.stop();
+    // No new audit pass; a listing running now is killed (a repair already in its lane ends like an event).
+    const audited = this.audit?.stop();
     try {
       if (this.runnerLoop) {
         const loop = this.runnerLoop;
@@ -356,6 +375,7 @@ export class Service {
       }
       await Promise.race([reconciled, sleep(left())]);
       await this.sweeper?.stop();
+      await Promise.race([audited, sleep(left())]);
       await this.consumer?.stop();
     } finally {
       clearTimeout(hardTimer);

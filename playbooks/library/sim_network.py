@@ -17,9 +17,9 @@ module: sim_network
 short_description: Simulated network services (VLANs on switch ports) kept as JSON files
 description: [See playbooks/sim/README.md in am-handlers.]
 options:
-  op: {description: validate, reserve, activate, delete, probe or mark_failed, required: true, type: str}
+  op: {description: validate, reserve, activate, delete, probe, list or mark_failed, required: true, type: str}
   state_dir: {description: Directory of the simulated state, required: true, type: path}
-  service: {description: The service (name, sliver_id, type, interfaces, ...), required: true, type: dict}
+  service: {description: The service (name, sliver_id, type, interfaces, ...); {} for list, required: true, type: dict}
   step: {description: Playbook step name compared with fail_at (default the op), type: str}
   fail_at: {description: Fail with "injected failure at <step>" when it equals step, type: str}
   delay: {description: Seconds to sleep first (simulated device latency), type: float}
@@ -197,7 +197,12 @@ def op_probe(module, store, params):
     return False, {"observed": "EXISTS", "details": details, "service": public(record)}
 
 
-OPS = {"validate": op_validate, "reserve": op_reserve, "activate": op_activate, "delete": op_delete, "probe": op_probe,
+def op_list(module, store, params):
+    """Every service record (the orphan audit). Changes nothing."""
+    return False, {"services": [public(r) for r in store.store.records(KIND)]}
+
+
+OPS = {"list": op_list, "validate": op_validate, "reserve": op_reserve, "activate": op_activate, "delete": op_delete, "probe": op_probe,
        "mark_failed": op_mark_failed}
 
 ARGUMENT_SPEC = dict(

@@ -13,7 +13,7 @@ module: sim_switch
 short_description: Simulated P4 switches kept as JSON files
 description: [See playbooks/sim/README.md in am-handlers.]
 options:
-  op: {description: validate, claim, configure, release or probe, required: true, type: str}
+  op: {description: validate, claim, configure, release, probe or list, required: true, type: str}
   state_dir: {description: Directory of the simulated state, required: true, type: path}
   switch: {description: The sliver (instance_name, sliver_id, device, ports, ssh_keys, mgmt_ipv6), required: true, type: dict}
   step: {description: Playbook step name compared with fail_at (default the op), type: str}
@@ -133,7 +133,12 @@ def op_probe(module, store, params):
     return False, {"observed": "EXISTS", "details": details, "switch": public(record)}
 
 
-OPS = {"validate": op_validate, "claim": op_claim, "configure": op_configure, "release": op_release, "probe": op_probe}
+def op_list(module, store, params):
+    """Every switch claim (the orphan audit). Changes nothing."""
+    return False, {"switches": [public(r) for r in store.store.records(KIND)]}
+
+
+OPS = {"list": op_list, "validate": op_validate, "claim": op_claim, "configure": op_configure, "release": op_release, "probe": op_probe}
 
 ARGUMENT_SPEC = dict(
     op=dict(type="str", required=True, choices=sorted(OPS)),

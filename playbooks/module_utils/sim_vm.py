@@ -242,8 +242,18 @@ def op_vm_leftovers(module, store, params):
                                    "detached_volumes": volumes, "released_ips": ips}}
 
 
+def op_vm_list(module, store, params):
+    """Every VM record, as the hypervisor lists its domains (the orphan audit). Changes nothing."""
+    vms = []
+    for record in store.records(VM_KIND):
+        vms.append(dict((k, record.get(k)) for k in ("instance_name", "sliver_id", "name", "worker", "management_ip",
+                                                       "state", "created_at", "domain")))
+    return False, {"vms": vms}
+
+
 OPS = {
     "vm_validate": op_vm_validate,
+    "vm_list": op_vm_list,
     "vm_create": op_vm_create,
     "vm_get": op_vm_get,
     "vm_wait_ssh": op_vm_wait_ssh,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { auditCommand } from './audit.js';
 import { fail, parsePositiveInt } from './common.js';
 import { doctorCommand } from './doctor.js';
 import { handlersCommand } from './handlers.js';
@@ -68,6 +69,13 @@ common(program.command('handlers'))
   .option('--json', 'print JSON instead of text')
   .option('--strict', 'exit with status 1 when a playbook is missing on disk')
   .action((opts) => handlersCommand(opts).catch(fail));
+
+common(program.command('audit'))
+  .description(
+    'one audit now over every partition: lists each handler\'s substrate and prints what no ledger owns (orphans) and drift; exit 0 clean, 1 found, 2 incomplete or failed',
+  )
+  .option('--json', 'print JSON instead of a table')
+  .action((opts) => auditCommand(opts));
 
 common(program.command('doctor'))
   .description('check config, schemas, playbooks, ansible-playbook and its collections, the broker and the topics; exit 1 on any failure')

@@ -47,6 +47,14 @@ export const repairPolicy = z
     missing: z.boolean().default(false),
     /** The same for one whose probe says DEGRADED, or whose components, interfaces or VLANs differ from what was applied. */
     degraded: z.boolean().default(false),
+    /**
+     * Delete an orphan (something the handler's substrate lists that no ledger owns: README "Orphan audit") once
+     * it was first seen longer than `orphan_grace` ago, through the handler's own delete, in its sliver's lane,
+     * under a lease.
+     */
+    orphans: z.boolean().default(false),
+    /** How long an orphan must have been seen (by this instance, since it started) before it is deleted. */
+    orphan_grace: duration.default(3_600_000),
   })
   .strict()
   .prefault({});
@@ -61,7 +69,7 @@ export const handlerEntry = z
     timeouts: operationTimeouts,
     /** Retries in place (the sliver's later events wait), only for transient failures. */
     retry: retryPolicy,
-    /** What the reconciler may repair for this handler's slivers; nothing by default. */
+    /** What the service may repair for this handler (drifted slivers, orphans); nothing by default. */
     repair: repairPolicy,
   })
   // Plugin-specific keys (playbooks, runtime, ...) are validated by the plugin itself.
@@ -237,6 +245,17 @@ export const configSchema = z
         probe_interval: duration.refine((ms) => ms >= 100, 'expected at least 100ms').default(5_000),
         /** How many recent results and dead letters the status page keeps (memory stays bounded). */
         recent: z.number().int().min(1).max(1000).default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** The orphan audit (README "Orphan audit"): each instance lists every handler's substrate and reports what no ledger owns. */
+    audit: z
+      .object({
+        /**
+         * How often each instance audits the partitions it owns (the first pass one interval after start-up);
+         * `null`: never (`amh audit` still runs one on demand).
+         */
+        interval: duration.refine((ms) => ms >= 1_000, 'expected at least 1s').nullable().default(3_600_000),
       })
       .strict()
       .prefault({}),

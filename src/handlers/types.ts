@@ -33,6 +33,31 @@ export interface HandlerOutcome {
 
 export type HandlerFunction<Settings> = (event: SliverEvent, ctx: HandlerContext<Settings>) => Promise<HandlerOutcome>;
 
+/**
+ * One thing that exists on a handler's substrate (a VM, a network service, a
+ * switch claim), as its `list` function reports it for the orphan audit.
+ */
+export interface SubstrateObject {
+  /** The substrate's name for it (instance name, service name, switch). */
+  name: string;
+  /** The sliver it belongs to, when the substrate records one; null: reported, never repaired. */
+  sliverId: string | null;
+  /** Resource type of the sliver it would belong to (VM, L2PTP, Switch, ...). */
+  resourceType: string;
+  /** When it was created (ms since the epoch), when the substrate says. */
+  createdAt: number | null;
+  /** The substrate's record, as listed. */
+  record: Record<string, unknown>;
+  /**
+   * The sliver part of a CLOSE that deletes it through the handler's own `delete` (orphan repair); null when
+   * the handler cannot address it that way.
+   */
+  close: Pick<SliverEvent, 'node_sliver' | 'network_sliver'> | null;
+}
+
+/** What a handler's `list` gets: like a HandlerContext, without an event. */
+export type ListContext<Settings> = Omit<HandlerContext<Settings>, 'runCleanup'>;
+
 /** Which handler function serves an operation. */
 export const OPERATION_FUNCTION: Record<Operation, 'create' | 'delete' | 'modify' | 'probe' | 'poa'> = {
   REDEEM: 'create',
@@ -68,6 +93,11 @@ export interface HandlerPlugin<Settings = unknown> {
   poa?: HandlerFunction<Settings>;
   /** `amh plan`: what each playbook would most likely return and claim (see src/plan/types.ts). */
   plan?: PlanSupport<Settings>;
+  /**
+   * Optional: everything that exists on the substrate this handler serves, with the sliver each belongs to
+   * where the substrate records it (the orphan audit, `amh audit`). Changes nothing.
+   */
+  list?(ctx: ListContext<Settings>): Promise<SubstrateObject[]>;
 }
 
 /** Type-erased plugin as stored in the registry. */

@@ -45,6 +45,8 @@ export interface ServiceEvents {
   ledgerRestored: [{ partition: number; durationMs: number; applied: number }];
   /** The Kafka consumer crashed; with `restart` kafkajs rejoins by itself (a new `assigned` follows). */
   consumerCrashed: [{ error: Error; restart: boolean }];
+  /** An orphan audit pass ended: orphans reported, handlers that could not be listed, outcomes of the repairs it ran. */
+  audited: [{ orphans: number; failures: number; repairs: string[] }];
   /** Offsets were committed. */
   committed: [{ topic: string; partition: number; offset: string }];
   /**

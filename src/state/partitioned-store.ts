@@ -151,6 +151,11 @@ export class PartitionedLedgerStore implements LedgerStore {
     if (partitions.length > 0) this.position();
   }
 
+  /** Partitions of the state topic (the events topic's count: they are co-partitioned); 0 before `start`. */
+  get partitionCount(): number {
+    return this.allPartitions.length;
+  }
+
   /** Resolves when the partition's ledgers are restored. */
   ready(partition: number): Promise<void> {
     const state = this.parts.get(partition);

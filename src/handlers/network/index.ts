@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { HandlerPlugin } from '../types.js';
 import { modify } from './modify.js';
+import { list } from './list.js';
 import { create, probe, remove } from './operations.js';
 import { networkPlan } from './plan.js';
 import { SERVICE_TYPES } from './service.js';
@@ -19,6 +20,7 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
     ...Object.fromEntries(SERVICE_TYPES.map((type) => [type, join(s.playbooks.location, s.playbooks[type])])),
     'operation.delete': join(s.playbooks.location, s.playbooks.operation.delete),
     'operation.probe': join(s.playbooks.location, s.playbooks.operation.probe),
+    'operation.list': join(s.playbooks.location, s.playbooks.operation.list),
     'cleanup.ALL': join(s.playbooks.location, s.cleanup.ALL),
     'cleanup.mark_failed': join(s.playbooks.location, s.cleanup.mark_failed),
   }),
@@ -28,4 +30,5 @@ export const networkPlugin: HandlerPlugin<NetworkSettings> = {
   modify,
   probe,
   plan: networkPlan,
+  list,
 };

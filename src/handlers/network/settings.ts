@@ -33,6 +33,8 @@ export function networkSettingsSchema(resolvePath: (p: string) => string) {
               delete: playbook('net_delete.yml'),
               /** Reports the observed state of a service without changing it. */
               probe: playbook('net_probe.yml'),
+              /** Lists every service on the substrate, with its sliver id where it can tell (the orphan audit); changes nothing. */
+              list: playbook('net_list.yml'),
             })
             .strict()
             .prefault({}),

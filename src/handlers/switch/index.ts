@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { HandlerPlugin } from '../types.js';
 import { create, probe, remove } from './operations.js';
 import { switchPlan } from './plan.js';
+import { list } from './list.js';
 import { switchSettingsSchema, type SwitchSettings } from './settings.js';
 import { validateSwitchEvent } from './validate.js';
 
@@ -16,6 +17,7 @@ export const switchPlugin: HandlerPlugin<SwitchSettings> = {
     Switch: join(s.playbooks.location, s.playbooks.Switch),
     'operation.delete': join(s.playbooks.location, s.playbooks.operation.delete),
     'operation.probe': join(s.playbooks.location, s.playbooks.operation.probe),
+    'operation.list': join(s.playbooks.location, s.playbooks.operation.list),
     'cleanup.ALL': join(s.playbooks.location, s.cleanup.ALL),
   }),
   validate: validateSwitchEvent,
@@ -23,4 +25,5 @@ export const switchPlugin: HandlerPlugin<SwitchSettings> = {
   delete: remove,
   probe,
   plan: switchPlan,
+  list,
 };

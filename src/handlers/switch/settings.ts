@@ -21,7 +21,12 @@ export function switchSettingsSchema(resolvePath: (p: string) => string) {
           /** Playbook that provisions a P4 switch (relative to `location`). */
           Switch: playbook('switch_create.yml'),
           operation: z
-            .object({ delete: playbook('switch_delete.yml'), probe: playbook('switch_probe.yml') })
+            .object({
+              delete: playbook('switch_delete.yml'),
+              probe: playbook('switch_probe.yml'),
+              /** Lists every switch a sliver holds (the orphan audit); changes nothing. */
+              list: playbook('switch_list.yml'),
+            })
             .strict()
             .prefault({}),
         })

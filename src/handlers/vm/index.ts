@@ -2,6 +2,7 @@ import type { HandlerPlugin } from '../types.js';
 import { create } from './create.js';
 import { remove } from './delete.js';
 import { modify } from './modify.js';
+import { list } from './list.js';
 import { poa } from './poa.js';
 import { probe } from './probe.js';
 import { vmPlan } from './plan.js';
@@ -28,4 +29,5 @@ export const vmPlugin: HandlerPlugin<VmSettings> = {
   probe,
   poa,
   plan: vmPlan,
+  list,
 };

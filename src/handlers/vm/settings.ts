@@ -8,7 +8,7 @@ export const COMPONENT_TYPES = ['GPU', 'SmartNIC', 'SharedNIC', 'FPGA', 'NVME', 
 export type ComponentType = (typeof COMPONENT_TYPES)[number];
 
 /** `playbooks.operation.*`: one playbook per operation that is not a create. */
-export const OPERATION_PLAYBOOKS = ['delete', 'probe', 'reboot', 'cpuinfo', 'numainfo', 'cpupin', 'numatune', 'rescan'] as const;
+export const OPERATION_PLAYBOOKS = ['delete', 'probe', 'list', 'reboot', 'cpuinfo', 'numainfo', 'cpupin', 'numatune', 'rescan'] as const;
 /** `playbooks.config.*`: configuration inside the guest. */
 export const CONFIG_PLAYBOOKS = ['post_boot', 'SmartNIC', 'SharedNIC', 'Storage', 'ssh_keys'] as const;
 /**
@@ -57,6 +57,8 @@ export function vmSettingsSchema(resolvePath: (p: string) => string) {
             .object({
               delete: file('vm_delete.yml'),
               probe: file('vm_probe.yml'),
+              /** Lists every VM on the substrate with its sliver id (the orphan audit); changes nothing. */
+              list: file('vm_list.yml'),
               reboot: file('vm_reboot.yml'),
               cpuinfo: file('vm_poa.yml'),
               numainfo: file('vm_poa.yml'),

@@ -21,7 +21,7 @@ describe('amh handlers (listing)', () => {
   });
 
   it("shows a type's own playbooks (not the other types' of the same handler), flagging missing files", () => {
-    expect(row('L2PTP')?.playbooks.map((p) => p.key)).toEqual(['L2PTP', 'operation.delete', 'operation.probe', 'cleanup.ALL', 'cleanup.mark_failed']);
+    expect(row('L2PTP')?.playbooks.map((p) => p.key)).toEqual(['L2PTP', 'operation.delete', 'operation.probe', 'operation.list', 'cleanup.ALL', 'cleanup.mark_failed']);
     expect(row('L2PTP')?.playbooks[0]).toEqual({ key: 'L2PTP', path: `${REPO}/playbooks/sim/net_create.yml`, exists: true });
     expect(row('L3VPN')?.playbooks[0]).toEqual({ key: 'L3VPN', path: `${REPO}/playbooks/sim/net_l3vpn_missing.yml`, exists: false });
     expect(missingPlaybooks(listing)).toEqual([`${REPO}/playbooks/sim/net_l3vpn_missing.yml`]);

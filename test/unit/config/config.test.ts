@@ -108,6 +108,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/not valid YAML/);
   });
 
+  it('takes audit.interval, kafka.topics.drift and handlers.<h>.repair, and rejects bad values naming the path', () => {
+    const defaults = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(defaults.audit.interval).toBe(3_600_000);
+    expect(defaults.handlers.vm?.repair).toEqual({ missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 });
+    const config = loadConfig({
+      path: configFile('handlers:\n  vm:\n    repair: { orphans: true, orphan_grace: 10m }\naudit: { interval: null }\nkafka:\n  topics: { drift: site.drift }\n'),
+      env: {},
+    });
+    expect(config.audit.interval).toBeNull();
+    expect(config.kafka.topics.drift).toBe('site.drift');
+    expect(config.handlers.vm?.repair).toEqual({ missing: false, degraded: false, orphans: true, orphan_grace: 600_000 });
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\naudit: { interval: often }\n'), env: {} })).toThrow(/`audit.interval`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\naudit: { interval: 10ms }\n'), env: {} })).toThrow(/`audit.interval`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { orphan_grace: soon }\n'), env: {} })).toThrow(/`handlers.vm.repair.orphan_grace`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { orphans: yes please }\n'), env: {} })).toThrow(/`handlers.vm.repair.orphans`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm:\n    repair: { missing_vms: true }\n'), env: {} })).toThrow(/handlers.vm.repair/);
+  });
+
   it('takes logging.format and kafka.topics.progress, and rejects bad values naming the path', () => {
     const config = loadConfig({ path: configFile('handlers:\n  vm: {}\nkafka:\n  topics: { progress: amh.progress }\n'), env: { AMH_LOG_FORMAT: 'json' } });
     expect(config.kafka.topics.progress).toBe('amh.progress');
@@ -119,11 +137,11 @@ describe('loadConfig', () => {
   it('takes reconcile.* and handlers.<name>.repair, and rejects bad values at start-up naming the path', () => {
     const defaults = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
     expect(defaults.reconcile).toEqual({ enabled: true, interval: 3_600_000, share: 0.2 });
-    expect(defaults.handlers.vm?.repair).toEqual({ missing: false, degraded: false });
+    expect(defaults.handlers.vm?.repair).toEqual({ missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 });
     expect(defaults.kafka.topics.drift).toBe('amh.drift');
     const set = loadConfig({ path: configFile('handlers:\n  vm: { repair: { missing: true } }\nreconcile: { interval: 2s, share: 0.5 }\n'), env: {} });
     expect(set.reconcile).toEqual({ enabled: true, interval: 2_000, share: 0.5 });
-    expect(set.handlers.vm?.repair).toEqual({ missing: true, degraded: false });
+    expect(set.handlers.vm?.repair).toEqual({ missing: true, degraded: false, orphans: false, orphan_grace: 3_600_000 });
     const bad = (yaml: string) => () => loadConfig({ path: configFile(`handlers:\n  vm: {}\n${yaml}`), env: {} });
     expect(bad('reconcile: { interval: fast }\n')).toThrow(/`reconcile.interval`: expected a duration/);
     expect(bad('reconcile: { interval: 500ms }\n')).toThrow(/`reconcile.interval`: expected at least 1s/);

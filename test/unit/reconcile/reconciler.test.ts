@@ -41,7 +41,7 @@ function harness(slivers: string[], execute: ReconcilerOptions['execute'], extra
     execute,
     withSlot: (task) => task(),
     codec,
-    handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false }, canProbe: true }),
+    handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
     publish: async (r) => void published.push(r),
     repair: async () => {
       throw new Error('repair is off');
@@ -177,7 +177,7 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
       execute: async (e) => (probes.push(e.sliver_id), answer(e, 'EXISTS')),
       withSlot: (task) => h.lanes.withSlot(task, -1),
       codec: h.codec,
-      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false }, canProbe: true }),
+      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
       publish: async () => undefined,
       repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
       intervalMs: 100,

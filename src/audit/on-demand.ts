@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Partitioners } from 'kafkajs';
+import { createCore, type CoreDeps } from '../core.js';
+import { verifyKafkaAccess } from '../kafka/security.js';
+import { childRestore } from '../service.js';
+import { PartitionedLedgerStore } from '../state/partitioned-store.js';
+import { OrphanAuditor } from './auditor.js';
+import type { AuditReport, DriftProvider } from './types.js';
+
+export interface AuditNowOptions {
+  /** A drift pass to add (the reconciler's); without one the report has no drift. */
+  drift?: DriftProvider;
+  signal?: AbortSignal;
+}
+
+/**
+ * `amh audit`: one audit over every partition, now. Restores every ledger read-only from the state topic
+ * into a temporary store (nothing is written to the topic, and the service's own `runtime.ledger_dir` is
+ * not touched), lists every handler's substrate, and reports orphans (and drift, given a provider).
+ * Changes nothing anywhere.
+ */
+export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): Promise<AuditReport> {
+  const { config, logger } = deps;
+  const core = createCore({ ...deps, instanceId: deps.instanceId ?? `audit-${process.pid}-${Date.now().toString(36)}` });
+  const signal = options.signal ?? new AbortController().signal;
+  await verifyKafkaAccess(config.kafka, {
+    clientId: `${config.kafka.client_id}/${core.instanceId}`,
+    logger,
+    deadlineMs: config.kafka.startup_timeout,
+    signal,
+    ...(deps.socketFactory ? { socketFactory: deps.socketFactory } : {}),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'amh-audit-'));
+  // Never connected: the store writes nothing unless asked to, and an audit never asks.
+  const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const store = new PartitionedLedgerStore({
+    kafka: core.kafka,
+    dir,
+    producer,
+    codec: core.codec,
+    topic: config.kafka.topics.state,
+    instanceId: core.instanceId,
+    logger,
+    restoreInChild: childRestore(config, core),
+  });
+  try {
+    await store.start();
+    const partitions = Array.from({ length: store.partitionCount }, (_, p) => p);
+    await store.assign(partitions);
+    const auditor = new OrphanAuditor({
+      registry: core.registry,
+      runner: core.runner,
+      killGraceMs: config.runtime.kill_grace,
+      logger,
+      instanceId: core.instanceId,
+      ledgers: store,
+      partitionCount: store.partitionCount,
+      ...(options.drift ? { drift: options.drift } : {}),
+    });
+    return (await auditor.audit(partitions, signal)).report;
+  } finally {
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
