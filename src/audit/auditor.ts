@@ -5,7 +5,8 @@ import type { Logger } from '../observability/logger.js';
 import { describeOrphan, findOrphans } from './compare.js';
 import { listSubstrates } from './listing.js';
 import { partitionOfKey } from './partitions.js';
-import type { AuditReport, DriftProvider, Orphan } from './types.js';
+import type { AuditReport, DriftProvider, ListingFailure, Orphan } from './types.js';
+import { errorMessage } from '../errors/index.js';
 
 export interface AuditorOptions {
   registry: HandlerRegistry;
@@ -62,7 +63,14 @@ export class OrphanAuditor {
     });
     // Ledgers are read after the listing: an object a create made while it was listed is owned by then.
     const orphans = findOrphans(listing.listed, (id) => this.o.ledgers.get(id), inScope);
-    const drift = this.o.drift ? await this.o.drift({ partitions: [...owned].sort((a, b) => a - b), signal }) : [];
+    // A drift pass that could not look everywhere makes the audit incomplete (like a handler that could not list).
+    const driftFailures: ListingFailure[] = [];
+    const drift = this.o.drift
+      ? await this.o.drift({ partitions: [...owned].sort((a, b) => a - b), signal }).catch((err: unknown) => {
+          driftFailures.push({ handler: 'drift probe', message: errorMessage(err) });
+          return [];
+        })
+      : [];
     const detectedAt = this.now();
     const report: AuditReport = {
       startedAt,
@@ -71,7 +79,7 @@ export class OrphanAuditor {
       listed: listing.listed.filter((l) => inScope(l.object.sliverId ?? `${l.object.resourceType}:${l.object.name}`)).length,
       orphans: orphans.map((o) => orphanRecord(o, this.o.instanceId, detectedAt)),
       drift,
-      failures: listing.failures,
+      failures: [...listing.failures, ...driftFailures],
       unlisted: listing.unlisted,
     };
     return { report, orphans };

@@ -7,10 +7,12 @@ import { verifyKafkaAccess } from '../kafka/security.js';
 import { childRestore } from '../service.js';
 import { PartitionedLedgerStore } from '../state/partitioned-store.js';
 import { OrphanAuditor } from './auditor.js';
+import { driftPass } from './drift-pass.js';
+import { probeSlots } from '../reconcile/schedule.js';
 import type { AuditReport, DriftProvider } from './types.js';
 
 export interface AuditNowOptions {
-  /** A drift pass to add (the reconciler's); without one the report has no drift. */
+  /** The drift pass to add; default: every active sliver probed once (audit/drift-pass.ts). */
   drift?: DriftProvider;
   signal?: AbortSignal;
 }
@@ -18,7 +20,7 @@ export interface AuditNowOptions {
 /**
  * `amh audit`: one audit over every partition, now. Restores every ledger read-only from the state topic
  * into a temporary store (nothing is written to the topic, and the service's own `runtime.ledger_dir` is
- * not touched), lists every handler's substrate, and reports orphans (and drift, given a provider).
+ * not touched), lists every handler's substrate, and reports orphans and drift (each active sliver probed once, nothing published or repaired).
  * Changes nothing anywhere.
  */
 export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): Promise<AuditReport> {
@@ -57,7 +59,16 @@ export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): P
       instanceId: core.instanceId,
       ledgers: store,
       partitionCount: store.partitionCount,
-      ...(options.drift ? { drift: options.drift } : {}),
+      // Drift too, judged as the service's reconciler judges it, unless the caller brings its own pass.
+      drift:
+        options.drift ??
+        driftPass({
+          core,
+          ledgers: store,
+          concurrency: probeSlots(config.consumer.concurrency, config.reconcile.share),
+          topic: config.kafka.topics.events,
+          logger,
+        }),
     });
     return (await auditor.audit(partitions, signal)).report;
   } finally {

@@ -6,8 +6,8 @@ import { linkSignals, sleep } from '../lib/abort.js';
 import { eventLogger } from '../observability/event-logger.js';
 import type { ProbeOutcome, ServiceEvents, TypedEmitter } from '../observability/events.js';
 import type { Logger } from '../observability/logger.js';
-import { appliedReply, isActive, leaseExpiry } from '../state/ledger.js';
-import { compare, expectedOf } from './compare.js';
+import { isActive, leaseExpiry } from '../state/ledger.js';
+import { appliedOf, judge, probeEventOf } from './judge.js';
 import { probeTime } from './schedule.js';
 
 /** What the reconciler needs of the ledgers: those of one partition, and one sliver's now. */
@@ -172,14 +172,13 @@ export class Reconciler {
       if (!ledger || !isActive(ledger) || !ledger.applied) return;
       const flight = ledger.in_flight;
       if ((flight && leaseExpiry(flight) > this.now()) || this.o.running.busy(sliverId)) return done('busy');
-      if (!ledger.applied.event) return done('unsupported');
-      const applied = (await this.o.codec.decode('event', ledger.applied.event)).value;
+      const was = await appliedOf(this.o.codec, ledger);
+      if (!was) return done('unsupported');
+      const { event: applied, state } = was;
       resourceType = applied.resource_type;
       const handler = this.o.handlerOf(applied.resource_type);
       if (!handler?.canProbe) return done('unsupported');
-      const reply = appliedReply(ledger);
-      const state = reply ? ((await this.o.codec.decode('result', reply)).value.sliver ?? null) : null;
-      const probeEvent: SliverEvent = { ...applied, operation: 'PROBE', event_id: `amh-probe:${applied.event_id}:${startedAt}`, previous_node_sliver: null, previous_network_sliver: null, poa: null };
+      const probeEvent = probeEventOf(applied, startedAt);
       const logger = eventLogger(this.o.logger, probeEvent, { topic: this.o.topic, partition, offset: '-1' });
       const outcome = await this.o.withSlot(async () => {
         const hold = this.o.running.probe(sliverId);
@@ -201,25 +200,10 @@ export class Reconciler {
         logger.warn({ outcome: outcome.outcome }, `reconciliation probe ${outcome.outcome}: ${outcome.message}`);
         return done('failed');
       }
-      const verdict = compare(expectedOf(applied, state), outcome.sliver);
-      if (verdict.differences.length === 0) return done('in_sync');
+      const judged = judge(ledger, was, { sliver: outcome.sliver }, { handler: handler.name, instanceId: this.o.instanceId, now: this.now() });
+      if (!judged) return done('in_sync');
       done('drift');
-      const report: DriftReport = {
-        kind: 'DRIFT',
-        sliver_id: sliverId,
-        slice_id: applied.slice_id,
-        resource_type: applied.resource_type,
-        handler: handler.name,
-        observed: verdict.observed,
-        differences: verdict.differences,
-        expected: JSON.stringify(expectedOf(applied, state)),
-        found: JSON.stringify(outcome.sliver),
-        applied_event_id: ledger.applied.event_id,
-        applied_sequence: ledger.applied.sequence,
-        detected_at: this.now(),
-        instance: this.o.instanceId,
-        repair: null,
-      };
+      const { verdict, report } = judged;
       logger.warn({ observed: verdict.observed, differences: verdict.differences }, `drift: ${verdict.differences.join('; ')}`);
       await this.report(report, logger);
       const allowed = verdict.observed === 'MISSING' ? handler.repair.missing : handler.repair.degraded;

@@ -63,6 +63,7 @@ class DriftWatch {
 
 interface Scenario {
   amh: TestService;
+  stateDir: string;
   substrate: SimSubstrate;
   drift: DriftWatch;
   configFile: string;
@@ -144,6 +145,7 @@ async function startScenario(repair: boolean): Promise<Scenario> {
   );
   return {
     amh,
+    stateDir,
     substrate: new SimSubstrate(stateDir),
     drift,
     configFile,
@@ -218,6 +220,20 @@ describe('orphan audit, repair off', () => {
     expect(s.substrate.vm(s.orphans.closed.instance)).toBeDefined();
     expect(s.substrate.service(s.orphans.net.name)).toBeDefined();
     expect(s.substrate.vm(s.owned.instance)).toBeDefined();
+  });
+
+  it('`amh audit` reports drift too: the VM the service owns, deleted by hand, is MISSING (probed once, nothing repaired)', async () => {
+    const { runner } = await testRunner();
+    await runPlaybook(runner, 'vm_delete.yml', { sliver_id: s.owned.sliverId, name: 'node1', state_dir: s.stateDir });
+    const json = await amhAudit(s.configFile, true);
+    expect(json.code, json.stderr).toBe(1);
+    const report = JSON.parse(json.stdout) as { drift: DriftReport[]; failures: unknown[] };
+    expect(report.failures).toEqual([]);
+    expect(report.drift).toHaveLength(1);
+    expect(report.drift[0]).toMatchObject({ kind: 'DRIFT', sliver_id: s.owned.sliverId, resource_type: 'VM', observed: 'MISSING', repair: null });
+    const table = await amhAudit(s.configFile, false);
+    expect(table.stdout).toContain('1 drifted sliver(s), 3 orphan(s)');
+    expect(s.substrate.vm(s.owned.instance)).toBeUndefined();
   });
 });
 

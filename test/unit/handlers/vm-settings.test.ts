@@ -33,8 +33,9 @@ describe('VM settings', () => {
       'cleanup.NVME': '/pb/wipe.yml',
       'cleanup.ALL': '/pb/vm_delete.yml',
       'cleanup.mark_failed': '/pb/vm_mark_failed.yml',
+      'operation.list': '/pb/vm_list.yml',
     });
-    expect(Object.keys(books)).toHaveLength(23);
+    expect(Object.keys(books)).toHaveLength(24);
     expect(s.runtime).toMatchObject({ ssh_retries: 10, delete_retries: 3, retry_delay: 5000, disable_fip: false, max_flavor: null });
   });
 
