@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,5 +35,25 @@ describe('LocalLedgers', () => {
     expect(child.checkpoint(0)).toBe(7n);
     expect(child.get('s2')?.version).toBe(1);
     await parent.close();
+  });
+
+  it('skips the full check only for a store exactly as its last clean close left it; a change or a crash means a check', async () => {
+    const dir = join(root, 'clean-close');
+    const mark = join(dir, 'closed-cleanly.json');
+    const first = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    await first.write(1, new Map([['s3', { ...emptyLedger('s3'), version: 2 }]]), 9n);
+    await first.close();
+    expect(existsSync(mark)).toBe(true);
+    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    expect(existsSync(mark)).toBe(false); // a crash from now on leaves no mark
+    expect(again.get('s3')?.version).toBe(2);
+    await again.close();
+    // Damaged behind our back after the clean close (same size): checked, found bad, rebuilt from nothing.
+    const data = join(dir, 'data.mdb');
+    writeFileSync(data, Buffer.alloc(statSync(data).size, 0x5a));
+    const checked = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    expect(checked.get('s3')).toBeUndefined();
+    expect(checked.checkpoint(1)).toBeUndefined();
+    await checked.close();
   });
 });
