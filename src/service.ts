@@ -313,7 +313,7 @@ export class Service {
       // Probes' playbooks run niced: the CPU goes to the events' runs first, as the slots do.
       execute: (event, opts) => this.core.executor.execute(event, { ...opts, hardStop: this.hardStop.signal, nice: PROBE_NICE }),
       // Behind every event waiting for a slot.
-      withSlot: (task) => this.lanes.withSlot(task, -1),
+      withSlot: (task) => this.lanes.withBackgroundSlot(task),
       codec: this.codec,
       handlerOf: (type) => {
         const handler = this.registry.find(type);

@@ -7,12 +7,22 @@ import PQueue from 'p-queue';
  * (`withSlot`: the handler run). A task waiting for its lane, or waiting
  * inside its lane for another instance's lease, holds no slot, so busy or
  * blocked slivers never starve the others.
+ *
+ * Background work (reconciliation probes) takes a slot with
+ * `withBackgroundSlot`: behind every event waiting for one, and only until
+ * an event needs it. An event that finds every slot taken aborts the newest
+ * running background task's signal (its playbook is killed) and gets the
+ * slot it frees, so background work never adds its run time to an event's.
  */
 export class KeyedLanes {
   private readonly slots: PQueue;
   private readonly tails = new Map<string, Promise<void>>();
   private pendingCount = 0;
   private peak = 0;
+  /** Events added and not started yet. */
+  private eventsWaiting = 0;
+  /** Running background tasks, oldest first. */
+  private readonly background = new Set<AbortController>();
 
   constructor(concurrency: number) {
     this.slots = new PQueue({ concurrency });
@@ -69,7 +79,59 @@ export class KeyedLanes {
    * below), in the order they were added within a priority.
    */
   withSlot<T>(task: () => Promise<T>, priority = 0): Promise<T> {
-    return this.slots.add(task, { priority }) as Promise<T>;
+    this.eventsWaiting++;
+    let started = false;
+    const result = this.slots.add(
+      () => {
+        started = true;
+        this.eventsWaiting--;
+        return task();
+      },
+      { priority },
+    ) as Promise<T>;
+    if (!started) this.preemptFor();
+    return result;
+  }
+
+  /**
+   * Runs background `task` holding a slot it gives up to events: it starts
+   * only when no event waits for a slot, and its `signal` is aborted when an
+   * event finds every slot taken (the task must then end soon: its slot goes
+   * to the event). Never preempts another background task.
+   */
+  withBackgroundSlot<T>(task: (signal: AbortSignal) => Promise<T>, priority = -1): Promise<T> {
+    return this.slots.add(
+      async () => {
+        const controller = new AbortController();
+        this.background.add(controller);
+        try {
+          return await task(controller.signal);
+        } finally {
+          this.background.delete(controller);
+        }
+      },
+      { priority: Math.min(priority, -1) },
+    ) as Promise<T>;
+  }
+
+  /** Running background tasks not yet asked to yield. */
+  get preemptible(): number {
+    let n = 0;
+    for (const c of this.background) if (!c.signal.aborted) n++;
+    return n;
+  }
+
+  /** Asks background tasks to yield, newest first, until each waiting event has a slot to come. */
+  private preemptFor(): void {
+    let yielding = 0;
+    for (const c of this.background) if (c.signal.aborted) yielding++;
+    const newestFirst = [...this.background].reverse();
+    for (const c of newestFirst) {
+      if (yielding >= this.eventsWaiting) return;
+      if (c.signal.aborted) continue;
+      c.abort(new Error('preempted: an event needs the slot'));
+      yielding++;
+    }
   }
 
   /** Whether `key` has work queued or running in its lane. */

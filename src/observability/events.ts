@@ -52,7 +52,8 @@ export interface ServiceEvents {
   /**
    * The reconciler looked at an active sliver: `in_sync`, `drift`, `failed` (the probe did not answer OK),
    * `busy` (an event queued or running, or another instance's lease: not probed), `interrupted` (an event arrived
-   * during the probe, whose result was dropped) or `unsupported` (its handler has no probe, or the applied event
+   * during the probe, whose result was dropped), `preempted` (an event of another sliver needed its slot: the probe
+   * was killed and the sliver is probed at the next pass) or `unsupported` (its handler has no probe, or the applied event
    * was not kept).
    */
   probed: [{ sliverId: string; resourceType: string; outcome: ProbeOutcome; durationMs: number }];
@@ -60,7 +61,7 @@ export interface ServiceEvents {
   drift: [{ report: DriftReport }];
 }
 
-export type ProbeOutcome = 'in_sync' | 'drift' | 'failed' | 'busy' | 'interrupted' | 'unsupported';
+export type ProbeOutcome = 'in_sync' | 'drift' | 'failed' | 'busy' | 'interrupted' | 'preempted' | 'unsupported';
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   private readonly emitter = new EventEmitter();

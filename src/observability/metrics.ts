@@ -100,7 +100,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   const restores = new Histogram({ name: 'amh_ledger_restore_duration_seconds', help: 'Time to restore the ledgers of a partition after it was assigned', buckets: RESTORE_BUCKETS, registers });
   const probes = new Counter({
     name: 'amh_reconcile_probes_total',
-    help: 'Reconciliation probes of active slivers, by outcome (in_sync, drift, failed, busy, interrupted, unsupported)',
+    help: 'Reconciliation probes of active slivers, by outcome (in_sync, drift, failed, busy, interrupted, preempted, unsupported)',
     labelNames: ['outcome'],
     registers,
   });

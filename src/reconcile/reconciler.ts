@@ -45,8 +45,11 @@ export interface ReconcilerOptions {
   running: BusySlivers;
   /** Runs a PROBE through the executor (handler, playbook runner, timeouts). Always resolves with a result. */
   execute: (event: SliverEvent, opts: { logger: Logger; signal: AbortSignal }) => Promise<SliverResult>;
-  /** Runs `task` holding one of the global concurrency slots, behind the events waiting for one. */
-  withSlot: <T>(task: () => Promise<T>) => Promise<T>;
+  /**
+   * Runs `task` holding one of the global concurrency slots, behind the events waiting for one; `signal` is
+   * aborted when an event needs the slot (KeyedLanes.withBackgroundSlot): the probe is killed and yields it.
+   */
+  withSlot: <T>(task: (signal: AbortSignal) => Promise<T>) => Promise<T>;
   codec: AvroCodec;
   /** The handler of a resource type, or null when none serves it (any more). */
   handlerOf: (resourceType: string) => ReconcilerHandler | null;
@@ -73,7 +76,9 @@ export interface ReconcilerOptions {
  * applied REDEEM or MODIFY answered OK, not closed) of the partitions this
  * instance owns, each probed once, spread evenly over the pass. A probe runs
  * the handler's PROBE with the applied event, holding one of at most
- * `maxProbes` global slots, behind any event waiting for one. A sliver with
+ * `maxProbes` global slots, behind any event waiting for one and only until
+ * an event needs the slot (the probe is then killed: `preempted`, probed
+ * again at the next pass). A sliver with
  * an event queued or running (or another instance's lease) is not probed; an
  * event that arrives during a probe interrupts it and its result is dropped.
  * A probe that differs from the applied state is a drift report (topic, log,
@@ -180,14 +185,15 @@ export class Reconciler {
       if (!handler?.canProbe) return done('unsupported');
       const probeEvent = probeEventOf(applied, startedAt);
       const logger = eventLogger(this.o.logger, probeEvent, { topic: this.o.topic, partition, offset: '-1' });
-      const outcome = await this.o.withSlot(async () => {
+      const outcome = await this.o.withSlot(async (preempt) => {
         const hold = this.o.running.probe(sliverId);
         if (!hold) return 'busy' as const;
-        const signal = linkSignals(hold.signal, this.stopController.signal);
+        const signal = linkSignals(hold.signal, this.stopController.signal, preempt);
         try {
           if (signal.signal.aborted) return 'interrupted' as const;
           const result = await this.o.execute(probeEvent, { logger, signal: signal.signal });
-          return hold.signal.aborted || this.stopped ? ('interrupted' as const) : result;
+          if (hold.signal.aborted || this.stopped) return 'interrupted' as const;
+          return preempt.aborted ? ('preempted' as const) : result;
         } finally {
           signal.dispose();
           hold.done();

@@ -62,3 +62,51 @@ describe('KeyedLanes', () => {
     await Promise.all(waiting);
   });
 });
+
+describe('KeyedLanes: background tasks yield their slot to events', () => {
+  it('an event that finds every slot taken preempts the newest running background task, the other keeps its slot', async () => {
+    const lanes = new KeyedLanes(2);
+    const log: string[] = [];
+    const background = (name: string) =>
+      lanes.withBackgroundSlot(
+        (signal) =>
+          new Promise<string>((resolve) => {
+            log.push(`start ${name}`);
+            signal.addEventListener('abort', () => {
+              log.push(`preempted ${name}`);
+              resolve(`${name} preempted`);
+            });
+            setTimeout(() => resolve(`${name} finished`), 300);
+          }),
+      );
+    const b1 = background('b1');
+    await tick(5);
+    const b2 = background('b2');
+    await tick(5);
+    expect(lanes.running).toBe(2);
+    // Both slots are held by background work: an event must not wait for it to finish.
+    const event = lanes.withSlot(async () => {
+      log.push('event');
+      return 'event done';
+    });
+    expect(await Promise.race([event, tick(500).then(() => 'event waited')])).toBe('event done');
+    expect(await b2).toBe('b2 preempted');
+    expect(log).toEqual(['start b1', 'start b2', 'preempted b2', 'event']);
+    // b1 keeps its slot: one event needed one slot.
+    expect(lanes.running).toBe(1);
+    expect(await b1).toBe('b1 finished');
+  });
+
+  it('a background task never preempts another, and an event with a free slot preempts nothing', async () => {
+    const lanes = new KeyedLanes(2);
+    const aborted: string[] = [];
+    const hold = (name: string) =>
+      lanes.withBackgroundSlot(async (signal) => {
+        await tick(50);
+        if (signal.aborted) aborted.push(name);
+      });
+    const tasks = [hold('b1'), lanes.withSlot(() => tick(10)), hold('b2'), hold('b3')];
+    await Promise.all(tasks);
+    expect(aborted).toEqual([]);
+  });
+});

@@ -39,7 +39,7 @@ function harness(slivers: string[], execute: ReconcilerOptions['execute'], extra
     owns: () => true,
     running,
     execute,
-    withSlot: (task) => task(),
+    withSlot: (task) => task(new AbortController().signal),
     codec,
     handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
     publish: async (r) => void published.push(r),
@@ -175,7 +175,7 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
       owns: () => true,
       running: h.running,
       execute: async (e) => (probes.push(e.sliver_id), answer(e, 'EXISTS')),
-      withSlot: (task) => h.lanes.withSlot(task, -1),
+      withSlot: (task) => h.lanes.withBackgroundSlot(task),
       codec: h.codec,
       handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
       publish: async () => undefined,
@@ -199,5 +199,54 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
     await reconciler.pass();
     expect(probes).toEqual(['S', 'T']);
     expect(outcomes.slice(2)).toEqual(['S in_sync', 'T in_sync']);
+  });
+  it('a probe yields its slot to an event: an event that finds every slot taken by probes runs at once, and the probe ends preempted', async () => {
+    const { pipelineHarness } = await import('../../helpers/pipeline.js');
+    const ran: string[] = [];
+    const h = pipelineHarness({
+      concurrency: 1,
+      execute: async (e) => (ran.push(`${e.operation} ${e.sliver_id}`), buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') })),
+    });
+    await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
+    const events = new TypedEmitter<ServiceEvents>();
+    const outcomes: string[] = [];
+    events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
+    let probing: () => void = () => undefined;
+    const probeStarted = new Promise<void>((r) => (probing = r));
+    const reconciler = new Reconciler({
+      store: { ledgersOf: () => [h.store.get('S')!], get: (id) => h.store.get(id) },
+      partitions: () => [0],
+      owns: () => true,
+      running: h.running,
+      // A slow probe (a playbook of 3 s) that ends early only when its signal is aborted, as the runner does.
+      execute: (e, { signal }) =>
+        new Promise<SliverResult>((resolve) => {
+          probing();
+          const timer = setTimeout(() => resolve(answer(e, 'EXISTS')), 3_000);
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve(buildResult(e, { outcome: 'FAILED', message: 'killed', startedAt: 0, finishedAt: 1 }))));
+        }),
+      withSlot: (task) => h.lanes.withBackgroundSlot(task),
+      codec: h.codec,
+      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
+      publish: async () => undefined,
+      repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
+      intervalMs: 50,
+      maxProbes: 1,
+      instanceId: 'me',
+      topic: 'events',
+      logger: silentLogger(),
+      events,
+      onFatal: () => undefined,
+    });
+    const pass = reconciler.pass();
+    await probeStarted;
+    const started = Date.now();
+    await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 })); // another sliver: needs the only slot
+    const waited = Date.now() - started;
+    await pass;
+    await reconciler.stop();
+    expect(ran).toEqual(['REDEEM S', 'REDEEM T']);
+    expect(waited).toBeLessThan(1_500); // not the probe's 3 s
+    expect(outcomes).toEqual(['S preempted']);
   });
 });
