@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Backlog benchmark (issue 4: "memory stays flat with a backlog of 100k events").
 //
-//   npm run bench                      # build, then N = 10,000 and N = 100,000 side by side
+//   npm run bench:backlog              # build, then N = 10,000 and N = 100,000 side by side
 //   node bench/run.mjs --sizes 5000    # other sizes (comma-separated); needs a build (npm run build)
 //   node bench/run.mjs --child 10000   # one measurement, in this process (what the parent spawns)
 //
