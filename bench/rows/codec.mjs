@@ -7,17 +7,8 @@
 // Metric: microseconds per round trip (lower is better), so amh/avsc <= 1.10
 // means the framing costs at most 10 % over plain avsc.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadDist } from '../lib/dist.mjs';
 import { median } from '../stats.mjs';
-
-/** The built package, or an Error saying how to get it. */
-export async function loadDist(repo) {
-  const entry = join(repo, 'dist', 'index.js');
-  if (!existsSync(entry)) throw new Error('no build in dist/ (run npm run build)');
-  return import(pathToFileURL(entry).href);
-}
 
 /** A VM create as the AM sends it, with four components and two SSH keys. */
 export function realisticVmEvent(n = 0) {
