@@ -21,9 +21,12 @@ export interface Decoded<K extends SchemaKind> {
 /** What decoding with one writer schema needs, worked out on its first message. */
 interface Reading {
   kind: SchemaKind;
-  read: (body: Buffer) => unknown;
+  read: Read;
   writer: WriterInfo;
 }
+
+/** Reads the Avro body that starts at `start` and must end where the buffer ends. */
+type Read = (bytes: Buffer, start: number) => unknown;
 
 /**
  * Encodes with the current schema of a kind (single-object encoding) and
@@ -41,7 +44,7 @@ export class AvroCodec {
   /** Single-object readers by writer fingerprint. */
   private readonly readings = new Map<bigint, Reading>();
   /** Confluent readers by `kind|schema id`. */
-  private readonly confluent = new Map<string, (body: Buffer) => unknown>();
+  private readonly confluent = new Map<string, Read>();
   private readonly writer = new FramedWriter();
 
   constructor(
@@ -83,15 +86,18 @@ export class AvroCodec {
   }
 
   async decode<K extends SchemaKind>(kind: K, bytes: Buffer | null): Promise<Decoded<K>> {
-    const frame = parseFrame(bytes);
-    if (frame.format === 'single-object') {
-      const reading = this.readings.get(frame.fingerprint) ?? this.readingFor(frame.fingerprint, kind);
+    // The common case first, read in place: no frame object, no subarray.
+    if (bytes !== null && bytes.length >= 10 && bytes[0] === 0xc3 && bytes[1] === 0x01) {
+      const fingerprint = bytes.readBigUInt64LE(2);
+      const reading = this.readings.get(fingerprint) ?? this.readingFor(fingerprint, kind);
       if (reading.kind !== kind) {
         const v = (reading.writer as { version: number }).version;
         throw new DecodeError(`message was written with the ${reading.kind} schema v${v}, expected a ${kind}`);
       }
-      return { value: reading.read(frame.body) as SchemaValues[K], writer: reading.writer };
+      return { value: reading.read(bytes, 10) as SchemaValues[K], writer: reading.writer };
     }
+    const frame = parseFrame(bytes);
+    if (frame.format === 'single-object') throw new DecodeError('unreachable: single-object frames are read above');
     if (!this.registry) {
       throw new DecodeError(
         `Confluent-framed message (schema id ${frame.schemaId}) but no schema registry is configured (kafka.schema_registry.url)`,
@@ -105,7 +111,7 @@ export class AvroCodec {
       read = readerFor(this.catalog.current(kind), parseWriter(text, frame.schemaId), `id:${frame.schemaId}`);
       this.confluent.set(key, read);
     }
-    return { value: read(frame.body) as SchemaValues[K], writer: { format: 'confluent', schemaId: frame.schemaId } };
+    return { value: read(frame.body, 0) as SchemaValues[K], writer: { format: 'confluent', schemaId: frame.schemaId } };
   }
 
   /** Works out (once per fingerprint) how to read a single-object writer schema. */
@@ -127,7 +133,7 @@ export class AvroCodec {
 }
 
 /** Reads a body written with `writer` into the current `reader` schema; DecodeError when it cannot. */
-function readerFor(reader: SchemaVersion, writer: avro.Type, key: string): (body: Buffer) => unknown {
+function readerFor(reader: SchemaVersion, writer: avro.Type, key: string): Read {
   let resolver: avro.Resolver | undefined;
   if (!writer.equals(reader.type)) {
     try {
@@ -136,12 +142,16 @@ function readerFor(reader: SchemaVersion, writer: avro.Type, key: string): (body
       throw new DecodeError(`writer schema (${key}) cannot be resolved to ${reader.kind} v${reader.version}: ${(err as Error).message}`);
     }
   }
-  return (body) => {
+  return (bytes, start) => {
+    let problem: string;
     try {
-      return resolver ? reader.type.fromBuffer(body, resolver) : reader.type.fromBuffer(body);
+      const { value, offset } = reader.type.decode(bytes, start, resolver);
+      if (offset === bytes.length) return value;
+      problem = offset < 0 ? 'truncated buffer' : `trailing data (${bytes.length - offset} bytes)`;
     } catch (err) {
       throw new DecodeError(`Avro body does not match its writer schema (${key}): ${(err as Error).message}`, { cause: err });
     }
+    throw new DecodeError(`Avro body does not match its writer schema (${key}): ${problem}`);
   };
 }
 

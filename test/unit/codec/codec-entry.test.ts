@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEvents } from '../../../src/cli/event-file.js';
 import { AvroCodec, SchemaCatalog, frameSingleObject } from '../../../src/codec/index.js';
-import { ValidationError } from '../../../src/errors/index.js';
+import { DecodeError, ValidationError } from '../../../src/errors/index.js';
 import { vmEvent } from '../../helpers/events.js';
 
 const catalog = SchemaCatalog.load();
@@ -50,6 +50,15 @@ describe('lean encode (values this service built or decoded)', () => {
     expect(() => codec.encode('event', null)).toThrow(ValidationError);
     // The codec is still usable after a failed write.
     expect(codec.encode('event', vmEvent({ sliver_id: 'after' })).length).toBeGreaterThan(10);
+  });
+});
+
+describe('decode, where bytes enter', () => {
+  it('rejects a body with bytes missing or left over, naming the writer schema', async () => {
+    const bytes = codec.encode('event', vmEvent());
+    await expect(codec.decode('event', Buffer.concat([bytes, Buffer.from([0, 0])]))).rejects.toThrow(/does not match its writer schema \(fp:\d+\): trailing data \(2 bytes\)/);
+    await expect(codec.decode('event', bytes.subarray(0, bytes.length - 3))).rejects.toThrow(DecodeError);
+    await expect(codec.decode('event', Buffer.from([0xc3, 0x01, 1, 2, 3]))).rejects.toThrow(/unknown framing/); // too short for a fingerprint
   });
 });
 
