@@ -48,6 +48,10 @@ export const rows = [
       if (run.results + run.deadLettered < run.n) throw new Error(`only ${run.results} of ${run.n} events answered`);
       return {
         peak_rss_mib: run.peak.rss / MiB,
+        // Which part grows: anonymous memory (heap, buffers) or file-backed pages (code, the ledger store's map).
+        peak_rss_anon_mib: run.peak.rssAnon / MiB,
+        peak_rss_file_mib: run.peak.rssFile / MiB,
+        peak_heap_used_mib: run.peak.heapUsed / MiB,
         fetch_paused: run.pauses > 0 ? 1 : 0,
         pauses: run.pauses,
         pending_peak: run.pendingPeak,
