@@ -57,9 +57,12 @@ export function parseArgs(argv) {
   return o;
 }
 
-/** The command as a user would type it again. */
+/** The command as it was typed (npm run bench, or node bench/index.mjs), with the broker when it was set. */
 function commandLine(argv) {
-  return ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' ');
+  const env = process.env.AMH_KAFKA_BROKERS ? [`AMH_KAFKA_BROKERS=${process.env.AMH_KAFKA_BROKERS}`] : [];
+  const viaNpm = process.env.npm_lifecycle_event === 'bench';
+  const head = viaNpm ? ['npm run bench', ...(argv.length ? ['--'] : [])] : ['node bench/index.mjs'];
+  return [...env, ...head, ...argv].join(' ');
 }
 
 async function main() {
