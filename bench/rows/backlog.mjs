@@ -23,7 +23,7 @@ function runBacklog(ctx, n, out) {
     let stderr = '';
     child.stderr.on('data', (c) => {
       stderr = (stderr + c).slice(-4000);
-      for (const line of String(c).split('\n')) if (/results|produced|failed/.test(line)) ctx.log(line.trim());
+      for (const line of String(c).split('\n')) if (/results|produced|failed|could not/.test(line)) ctx.log(line.trim());
     });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bench/run.mjs exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`))));
