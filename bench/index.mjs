@@ -27,10 +27,11 @@ const USAGE = `usage: npm run bench -- [options]     (or node bench/index.mjs af
   --out FILE        the report (default BENCHMARKS.md at the repo root; '-' for none)
   --rows DIR        where the row modules are (default bench/rows)
   --strict          exit 1 when a target is missed or a row failed
+  --timeout MIN     a row's setup, each measurement and its teardown must finish within MIN minutes (default 30)
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092)`;
 
 export function parseArgs(argv) {
-  const o = { quick: false, reps: 3, only: [], list: false, out: join(REPO, 'BENCHMARKS.md'), rows: join(HERE, 'rows'), strict: false };
+  const o = { quick: false, reps: 3, only: [], list: false, out: join(REPO, 'BENCHMARKS.md'), rows: join(HERE, 'rows'), strict: false, timeoutMin: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -50,6 +51,12 @@ export function parseArgs(argv) {
       case '--out': o.out = next(); break;
       case '--rows': o.rows = resolve(next()); break;
       case '--strict': o.strict = true; break;
+      case '--timeout': {
+        const v = next();
+        o.timeoutMin = Number(v);
+        if (!(o.timeoutMin > 0)) throw new Error(`--timeout: expected minutes > 0, got ${v}`);
+        break;
+      }
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
     }
@@ -82,7 +89,7 @@ async function main() {
   for (const row of rows) {
     const t0 = performance.now();
     log(`[${row.id}] ${row.title}`);
-    const result = await runRow(row, { quick: o.quick, reps: o.reps, brokers, repo: REPO, log }, (variant, rep, m) => {
+    const result = await runRow(row, { quick: o.quick, reps: o.reps, brokers, repo: REPO, log, timeoutMs: o.timeoutMin * 60_000 }, (variant, rep, m) => {
       log(`[${row.id}] rep ${rep + 1} ${variant}: ${Object.entries(m).map(([k, v]) => `${k}=${formatValue(v, k)}`).join(' ')}`);
     });
     log(`[${row.id}] ${result.status}${result.reason ? `: ${result.reason}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

@@ -78,6 +78,16 @@ export function select(rows, only) {
   return rows.filter((r) => only.includes(r.id));
 }
 
+/** `promise`, or a rejection saying what did not finish within `ms` (no limit when ms is not finite). */
+export function within(promise, ms, what) {
+  if (!Number.isFinite(ms)) return Promise.resolve(promise);
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms >= 10_000 ? Math.round(ms / 1000) : ms / 1000} s`)), ms);
+  });
+  return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
+}
+
 /** The numeric fields of what measure() returned; throws when it is not an object. */
 function metricsFrom(value, variant) {
   if (!value || typeof value !== 'object') throw new Error(`measure(${variant}) returned ${JSON.stringify(value)}, expected an object of numbers`);
@@ -87,7 +97,8 @@ function metricsFrom(value, variant) {
 }
 
 /**
- * Runs one row and returns its result. `opts`: { quick, reps, brokers, repo, log(line) }.
+ * Runs one row and returns its result. `opts`: { quick, reps, brokers, repo, log(line), timeoutMs? }:
+ * setup and each measurement must finish within timeoutMs (default none), so a hung row fails and the run goes on.
  * `onMeasured(variant, rep, metrics)` is called after each measurement (progress lines).
  */
 export async function runRow(row, opts, onMeasured = () => {}) {
@@ -107,7 +118,7 @@ export async function runRow(row, opts, onMeasured = () => {}) {
   let result;
   try {
     try {
-      await row.setup?.(ctx);
+      await within(row.setup?.(ctx), opts.timeoutMs, 'setup');
     } catch (err) {
       return (result = { ...base, status: 'not run', reason: message(err) });
     }
@@ -115,7 +126,7 @@ export async function runRow(row, opts, onMeasured = () => {}) {
       for (const variant of row.variants) {
         let metrics;
         try {
-          metrics = metricsFrom(await row.measure(variant, ctx), variant);
+          metrics = metricsFrom(await within(row.measure(variant, ctx), opts.timeoutMs, `measure(${variant})`), variant);
         } catch (err) {
           return (result = { ...base, status: 'failed', reason: `${variant}, repetition ${rep + 1}: ${message(err)}` });
         }
@@ -126,7 +137,7 @@ export async function runRow(row, opts, onMeasured = () => {}) {
     return (result = { ...base, status: 'ok' });
   } finally {
     try {
-      await row.teardown?.(ctx);
+      await within(row.teardown?.(ctx), opts.timeoutMs, 'teardown');
     } catch (err) {
       ctx.log(`teardown failed: ${message(err)}`);
       if (result?.status === 'ok') {

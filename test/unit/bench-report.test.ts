@@ -142,4 +142,13 @@ describe('bench runner', () => {
     expect(results[3]?.reason).toMatch(/id: expected kebab-case/);
     expect(results[4]?.reason).toMatch(/c.mjs does not load: cannot load/);
   });
+
+  it('a measurement that never finishes fails its row after the timeout, and teardown still runs', async () => {
+    let tornDown = false;
+    const row = { id: 'hangs', title: 'hangs', variants: ['x'], measure: () => new Promise<Record<string, number>>(() => {}), teardown: () => { tornDown = true; } };
+    const result = await runRow(row, { quick: true, reps: 3, brokers: [], repo: dir, log: () => {}, timeoutMs: 50 });
+    expect(result.status).toBe('failed');
+    expect(result.reason).toBe('x, repetition 1: measure(x) did not finish within 0.05 s');
+    expect(tornDown).toBe(true);
+  });
 });
