@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Backlog benchmark (issue 4: "memory stays flat with a backlog of 100k events").
 //
-//   npm run bench                      # build, then N = 10,000 and N = 100,000 side by side
+//   npm run bench:backlog              # build, then N = 10,000 and N = 100,000 side by side
 //   node bench/run.mjs --sizes 5000    # other sizes (comma-separated); needs a build (npm run build)
 //   node bench/run.mjs --child 10000   # one measurement, in this process (what the parent spawns)
 //
@@ -15,7 +15,7 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -227,7 +227,7 @@ async function child(o) {
     });
 
     const samples = [];
-    const peak = { rss: 0, heapUsed: 0, external: 0, pending: 0, lanes: 0 };
+    const peak = { rss: 0, heapUsed: 0, external: 0, pending: 0, lanes: 0, rssAnon: 0, rssFile: 0 };
     const t0 = performance.now();
     const loadAvg0 = loadavg()[0];
     const sample = () => {
@@ -245,6 +245,11 @@ async function child(o) {
       };
       samples.push(s);
       peak.rss = Math.max(peak.rss, s.rss);
+      // RSS = anonymous memory (heap, buffers) + file-backed pages (code, and the ledger store's memory map,
+      // which the kernel can drop and re-read): the split says which one grows.
+      const split = rssSplit();
+      peak.rssAnon = Math.max(peak.rssAnon, split.anon);
+      peak.rssFile = Math.max(peak.rssFile, split.file);
       peak.heapUsed = Math.max(peak.heapUsed, s.heapUsed);
       peak.external = Math.max(peak.external, s.external);
       peak.pending = Math.max(peak.pending, s.pending);
@@ -335,6 +340,17 @@ async function child(o) {
   } finally {
     if (!o.tag && !o.keepTopics) await deleteTopics(topics);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** RssAnon and RssFile + RssShmem of this process in bytes (NaN where /proc is missing). */
+function rssSplit() {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? Number.NaN) * 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
   }
 }
 
@@ -496,6 +512,7 @@ function table(runs, o) {
     ['RSS baseline (MB)', (r) => mb(r.baseline.rss)],
     ['RSS peak (MB)', (r) => mb(r.peak.rss)],
     ['RSS final (MB)', (r) => mb(r.final.rss)],
+    ['RSS peak: anonymous / file-backed (MB)', (r) => `${mb(r.peak.rssAnon ?? Number.NaN)} / ${mb(r.peak.rssFile ?? Number.NaN)}`],
     ['external (Buffers) peak (MB)', (r) => mb(r.peak.external)],
     ['external retained after GC (MB)', (r) => mb(r.retained.external)],
     [`pending peak, exact (bound ${o.maxQueued})`, (r) => int(r.pendingPeak)],

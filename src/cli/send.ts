@@ -38,7 +38,7 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
     event_id: e.event_id ?? randomUUID(),
     timestamp: e.timestamp ?? Date.now(),
   }));
-  const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encode('event', e, version) }));
+  const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encodeChecked('event', e, version) }));
   const clientId = `${config.kafka.client_id}-send`;
   await verifyKafkaAccess(config.kafka, { clientId, logger, deadlineMs: config.kafka.startup_timeout });
   const producer = createKafka(config.kafka, { clientId, logger }).producer({ createPartitioner: Partitioners.DefaultPartitioner });

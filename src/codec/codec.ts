@@ -1,10 +1,12 @@
 import avro from 'avsc';
-import { DecodeError, ValidationError } from '../errors/index.js';
+import { DecodeError } from '../errors/index.js';
 import { avroTypeOptions, type SchemaCatalog, type SchemaKind, type SchemaVersion } from './catalog.js';
 import { fingerprintHex } from './crc64.js';
-import { frameSingleObject, parseFrame } from './framing.js';
+import { parseFrame } from './framing.js';
 import type { SchemaRegistry } from './registry.js';
 import type { SchemaValues } from './types.js';
+import { invalid, problemsOf } from './validate.js';
+import { FramedWriter } from './writer.js';
 
 /** Where a decoded value came from: useful in logs and dead-letter reasons. */
 export type WriterInfo =
@@ -16,98 +18,141 @@ export interface Decoded<K extends SchemaKind> {
   writer: WriterInfo;
 }
 
+/** What decoding with one writer schema needs, worked out on its first message. */
+interface Reading {
+  kind: SchemaKind;
+  read: Read;
+  writer: WriterInfo;
+}
+
+/** Reads the Avro body that starts at `start` and must end where the buffer ends. */
+type Read = (bytes: Buffer, start: number) => unknown;
+
 /**
  * Encodes with the current schema of a kind (single-object encoding) and
  * decodes any known writer schema, resolving it to the current reader schema.
+ *
+ * Validation happens once, where data enters:
+ * - `decode` validates by construction (bytes that do not read as the schema throw DecodeError);
+ * - `encode` is the hot path for values this service built or decoded (results, ledger
+ *   records, progress, a decoded event): one write, no separate validity pass and no clone;
+ * - `encodeChecked` is for data from outside (`amh send`'s event files, a library caller's
+ *   objects): the whole value is checked first, unknown fields included.
+ * Both encodes throw ValidationError naming the field path of a value that does not fit.
  */
 export class AvroCodec {
-  private readonly resolvers = new Map<string, avro.Type | avro.Resolver>();
+  /** Single-object readers by writer fingerprint. */
+  private readonly readings = new Map<bigint, Reading>();
+  /** Confluent readers by `kind|schema id`. */
+  private readonly confluent = new Map<string, Read>();
+  private readonly writer = new FramedWriter();
 
   constructor(
     readonly catalog: SchemaCatalog,
     private readonly registry?: SchemaRegistry,
   ) {}
 
-  /** Fill defaults, validate (errors name the field path) and frame as single-object. */
+  /**
+   * Frame a value this service built (typed) as single-object Avro. Missing fields
+   * take their schema defaults; avsc checks each field as it writes it, so a value
+   * that does not fit still throws ValidationError (its paths are worked out then).
+   */
   encode<K extends SchemaKind>(kind: K, value: unknown, version?: SchemaVersion): Buffer {
     const schema = version ?? this.catalog.current(kind);
-    const filled = this.complete(schema, value);
-    return frameSingleObject(schema.fingerprint, schema.type.toBuffer(filled));
+    try {
+      return this.writer.singleObject(schema.fingerprint, schema.type, value);
+    } catch (err) {
+      throw invalid(schema, problemsOf(schema, value), err);
+    }
   }
 
-  /** The value with every missing field set to its schema default; throws ValidationError otherwise. */
+  /**
+   * Check a value from outside against the schema (wrong types, missing fields
+   * without default, fields the schema does not have, e.g. a misspelt key in an
+   * event file that would otherwise be dropped), then frame it like `encode`.
+   */
+  encodeChecked<K extends SchemaKind>(kind: K, value: unknown, version?: SchemaVersion): Buffer {
+    const schema = version ?? this.catalog.current(kind);
+    const problems = problemsOf(schema, value, { strict: true });
+    if (problems.wrong.length > 0 || problems.missing.length > 0) throw invalid(schema, problems);
+    return this.encode(kind, value, schema);
+  }
+
+  /** The value with every missing field set to its schema default; throws ValidationError (naming paths) otherwise. */
   complete<K extends SchemaKind>(schema: SchemaVersion, value: unknown): SchemaValues[K] {
-    const wrong: string[] = [];
-    const missing: string[] = [];
-    schema.type.isValid(value, {
-      errorHook: (path: string[], v: unknown, type: avro.Type) => {
-        const where = path.join('.') || '(root)';
-        // A missing field is fine when the schema has a default for it; clone() decides.
-        if (v === undefined) missing.push(`${where}: required ${describeType(type)} is missing`);
-        else wrong.push(`${where}: expected ${describeType(type)}, got ${JSON.stringify(v)}`);
-      },
-    });
-    if (wrong.length === 0) {
-      try {
-        return schema.type.clone(value) as SchemaValues[K];
-      } catch {
-        // clone() fails only on a missing field without default: report those paths.
-      }
-    }
-    const problems = wrong.length > 0 ? wrong : missing;
-    throw new ValidationError(`not a valid ${schema.kind} (schema v${schema.version}): ${problems.join('; ')}`);
+    const problems = problemsOf(schema, value);
+    if (problems.wrong.length > 0 || problems.missing.length > 0) throw invalid(schema, problems);
+    return schema.type.clone(value) as SchemaValues[K];
   }
 
   async decode<K extends SchemaKind>(kind: K, bytes: Buffer | null): Promise<Decoded<K>> {
-    const frame = parseFrame(bytes);
-    const reader = this.catalog.current(kind);
-    if (frame.format === 'single-object') {
-      const writer = this.catalog.byPrint(frame.fingerprint);
-      if (!writer) {
-        const known = this.catalog.versions(kind).map((v) => `v${v.version}=${fingerprintHex(v.fingerprint)}`);
-        throw new DecodeError(
-          `unknown schema fingerprint ${fingerprintHex(frame.fingerprint)}; known ${kind} schemas: ${known.join(', ')}`,
-        );
+    // The common case first, read in place: no frame object, no subarray.
+    if (bytes !== null && bytes.length >= 10 && bytes[0] === 0xc3 && bytes[1] === 0x01) {
+      const fingerprint = bytes.readBigUInt64LE(2);
+      const reading = this.readings.get(fingerprint) ?? this.readingFor(fingerprint, kind);
+      if (reading.kind !== kind) {
+        const v = (reading.writer as { version: number }).version;
+        throw new DecodeError(`message was written with the ${reading.kind} schema v${v}, expected a ${kind}`);
       }
-      if (writer.kind !== kind) {
-        throw new DecodeError(`message was written with the ${writer.kind} schema v${writer.version}, expected a ${kind}`);
-      }
-      const value = this.read(reader, frame.body, `fp:${frame.fingerprint}`, () => writer.type);
-      return {
-        value: value as SchemaValues[K],
-        writer: { format: 'single-object', fingerprint: fingerprintHex(writer.fingerprint), version: writer.version },
-      };
+      return { value: reading.read(bytes, 10) as SchemaValues[K], writer: reading.writer };
     }
+    const frame = parseFrame(bytes);
+    if (frame.format === 'single-object') throw new DecodeError('unreachable: single-object frames are read above');
     if (!this.registry) {
       throw new DecodeError(
         `Confluent-framed message (schema id ${frame.schemaId}) but no schema registry is configured (kafka.schema_registry.url)`,
       );
     }
+    // Asked every time (the registry client caches; a test's fake counts the look-ups); the reader is made once.
     const text = await this.registry.schemaById(frame.schemaId);
-    const value = this.read(reader, frame.body, `id:${frame.schemaId}`, () => parseWriter(text, frame.schemaId));
-    return { value: value as SchemaValues[K], writer: { format: 'confluent', schemaId: frame.schemaId } };
+    const key = `${kind}|${frame.schemaId}`;
+    let read = this.confluent.get(key);
+    if (!read) {
+      read = readerFor(this.catalog.current(kind), parseWriter(text, frame.schemaId), `id:${frame.schemaId}`);
+      this.confluent.set(key, read);
+    }
+    return { value: read(frame.body, 0) as SchemaValues[K], writer: { format: 'confluent', schemaId: frame.schemaId } };
   }
 
-  private read(reader: SchemaVersion, body: Buffer, key: string, writerType: () => avro.Type): unknown {
-    const cacheKey = `${reader.kind}|${key}`;
-    let resolver = this.resolvers.get(cacheKey);
-    if (!resolver) {
-      const writer = writerType();
-      try {
-        resolver = writer.equals(reader.type) ? reader.type : reader.type.createResolver(writer);
-      } catch (err) {
-        throw new DecodeError(`writer schema (${key}) cannot be resolved to ${reader.kind} v${reader.version}: ${(err as Error).message}`);
-      }
-      this.resolvers.set(cacheKey, resolver);
+  /** Works out (once per fingerprint) how to read a single-object writer schema. */
+  private readingFor(fingerprint: bigint, kind: SchemaKind): Reading {
+    const writer = this.catalog.byPrint(fingerprint);
+    if (!writer) {
+      const known = this.catalog.versions(kind).map((v) => `v${v.version}=${fingerprintHex(v.fingerprint)}`);
+      throw new DecodeError(`unknown schema fingerprint ${fingerprintHex(fingerprint)}; known ${kind} schemas: ${known.join(', ')}`);
     }
+    const info: WriterInfo = Object.freeze({ format: 'single-object', fingerprint: fingerprintHex(writer.fingerprint), version: writer.version });
+    const reading: Reading = {
+      kind: writer.kind,
+      writer: info,
+      read: readerFor(this.catalog.current(writer.kind), writer.type, `fp:${fingerprint}`),
+    };
+    this.readings.set(fingerprint, reading);
+    return reading;
+  }
+}
+
+/** Reads a body written with `writer` into the current `reader` schema; DecodeError when it cannot. */
+function readerFor(reader: SchemaVersion, writer: avro.Type, key: string): Read {
+  let resolver: avro.Resolver | undefined;
+  if (!writer.equals(reader.type)) {
     try {
-      return resolver === reader.type
-        ? reader.type.fromBuffer(body)
-        : reader.type.fromBuffer(body, resolver as avro.Resolver);
+      resolver = reader.type.createResolver(writer);
+    } catch (err) {
+      throw new DecodeError(`writer schema (${key}) cannot be resolved to ${reader.kind} v${reader.version}: ${(err as Error).message}`);
+    }
+  }
+  return (bytes, start) => {
+    let problem: string;
+    try {
+      const { value, offset } = reader.type.decode(bytes, start, resolver);
+      if (offset === bytes.length) return value;
+      problem = offset < 0 ? 'truncated buffer' : `trailing data (${bytes.length - offset} bytes)`;
     } catch (err) {
       throw new DecodeError(`Avro body does not match its writer schema (${key}): ${(err as Error).message}`, { cause: err });
     }
-  }
+    throw new DecodeError(`Avro body does not match its writer schema (${key}): ${problem}`);
+  };
 }
 
 function parseWriter(text: string, id: number): avro.Type {
@@ -116,9 +161,4 @@ function parseWriter(text: string, id: number): avro.Type {
   } catch (err) {
     throw new DecodeError(`registry schema id ${id} is not a valid Avro schema: ${(err as Error).message}`);
   }
-}
-
-function describeType(type: avro.Type): string {
-  const name = type.name ?? type.typeName;
-  return type.typeName === 'enum' ? `one of ${(type as avro.types.EnumType).symbols.join('|')}` : name;
 }

@@ -1,0 +1,96 @@
+// Row `playbook-op`: one single-playbook operation (a VM PROBE on the sim
+// substrate) through a real Service, from the event's send to its published
+// result, vs the very same ansible-playbook command run directly: the argv,
+// environment, run directory, inventory and extra vars file that the
+// service's runner built for its last probe (prepareRun from the build), spawned
+// the way the runner spawns it. The difference is what the service adds around
+// a playbook: Kafka in and out, decode, ledger writes, parsing the event stream.
+
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadDist, requireAnsible, requireKafka } from '../lib/dist.mjs';
+import { createTopics, deleteTopics, startService, vmEvent } from '../lib/service.mjs';
+
+/** Run a prepared command like the runner does (own process group, stdout drained); resolves to its wall seconds. */
+function runDirect(bin, run) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(bin, run.args, { cwd: run.dir, env: { ...process.env, ...run.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.on('data', () => {});
+    child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-2000)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      if (code === 0) resolve(wall);
+      else reject(new Error(`ansible-playbook exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+    });
+  });
+}
+
+/** @type {import('../lib/row.js').Row[]} */
+export const rows = [
+  {
+    id: 'playbook-op',
+    title: 'a VM PROBE through the service (send to result) vs the same ansible-playbook command run directly',
+    variants: ['service', 'direct'],
+    async setup(ctx) {
+      const bin = requireAnsible(ctx.repo);
+      const kafka = await requireKafka(ctx.brokers);
+      const { createPlaybookRunner } = await loadDist(ctx.repo, 'ansible/index.js');
+      const { prepareRun } = await loadDist(ctx.repo, 'ansible/run-dir.js');
+      const { ansiblePython } = await loadDist(ctx.repo, 'ansible/interpreter.js');
+      const { playbooksDir } = await loadDist(ctx.repo, 'paths.js');
+      const real = createPlaybookRunner({ ansiblePlaybook: bin, workDir: join(ctx.tmp, 'runs') });
+      const state = Object.assign(ctx.state, { kafka, bin, prepareRun, python: await ansiblePython(bin), playbooks: playbooksDir(), requests: [] });
+      // The service's own runner, recording each request so the direct run repeats the last probe exactly.
+      const runner = (request) => {
+        state.requests.push(request);
+        return real(request);
+      };
+      state.topics = await createTopics(kafka, 'amh-bench-op');
+      state.svc = await startService({ repo: ctx.repo, dir: join(ctx.tmp, 'svc'), brokers: ctx.brokers, topics: state.topics, kafka, runner, ansible: bin });
+      state.sliver = `bench-op-${Date.now().toString(36)}`;
+      state.sequence = 1;
+      const create = vmEvent(state.sliver);
+      await state.svc.send([create]);
+      const { result } = await state.svc.result(create.event_id);
+      if (result.outcome !== 'OK') throw new Error(`the VM to probe was not created: ${result.outcome} ${result.message}`);
+      state.ops = ctx.quick ? 2 : 4;
+      ctx.log(`VM ${state.sliver} created; ${state.ops} probes per measurement`);
+    },
+    async measure(variant, ctx) {
+      const s = ctx.state;
+      let total = 0;
+      for (let i = 0; i < s.ops; i++) {
+        if (variant === 'service') {
+          const probe = vmEvent(s.sliver, { operation: 'PROBE', sequence: ++s.sequence });
+          const before = s.requests.length;
+          const t0 = performance.now();
+          await s.svc.send([probe]);
+          const { result, at } = await s.svc.result(probe.event_id);
+          total += (at - t0) / 1000;
+          if (result.outcome !== 'OK') throw new Error(`PROBE answered ${result.outcome}: ${result.message}`);
+          if (s.requests.length !== before + 1) throw new Error(`a PROBE ran ${s.requests.length - before} playbooks, expected one`);
+        } else {
+          const request = s.requests.at(-1);
+          if (!request) throw new Error('no probe request recorded yet (the service variant runs first)');
+          const run = await s.prepareRun(request, { workDir: join(ctx.tmp, 'direct'), playbooksDir: s.playbooks, python: s.python });
+          try {
+            total += await runDirect(s.bin, run);
+          } finally {
+            await rm(run.dir, { recursive: true, force: true });
+          }
+        }
+      }
+      return { op_wall_s: total / s.ops };
+    },
+    async teardown(ctx) {
+      const s = ctx.state;
+      await s.svc?.stop();
+      if (s.kafka) await deleteTopics(s.kafka, s.topics, ctx.log);
+    },
+    compare: [{ metric: 'op_wall_s', subject: 'service', baseline: 'direct', target: { max: 1.05 } }],
+  },
+];
