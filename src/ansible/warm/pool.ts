@@ -70,6 +70,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   private started: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private readonly stopController = new AbortController();
+  /** A fallback was logged since the last zygote became ready (one warning per outage, not one per run). */
+  private saidFallback = false;
 
   constructor(private readonly options: WarmPoolOptions) {
     super();
@@ -108,8 +110,9 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
     return this.slots.flatMap((s) => (s.zygote?.alive ? [s.zygote.pid] : []));
   }
 
-  /** Fork the run from a ready zygote; null when none is (the caller spawns instead). */
+  /** Fork the run from a ready zygote; null when none is, or the run wants another ansible-playbook (the caller spawns instead). */
   async launch(command: LaunchCommand): Promise<Launched | null> {
+    if (command.file !== this.options.ansiblePlaybook) return null; // our zygotes import this one's Ansible only
     const zygote = this.pick();
     const io = this.io;
     if (!zygote || !io) return this.fallback('no_zygote');
@@ -157,6 +160,10 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
   }
 
   private fallback(reason: FallbackReason): null {
+    if (!this.saidFallback) {
+      this.saidFallback = true;
+      this.logger.warn({ reason }, 'warm runner: no zygote ready; runs are spawned (ansible-playbook) until one is');
+    }
     this.emit('fallback', { reason });
     return null;
   }
@@ -208,6 +215,7 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
           return;
         }
         slot.zygote = zygote;
+        this.saidFallback = false;
         const rssBytes = zygote.rssBytes();
         this.logger.info({ slot: slot.index, zygotePid: zygote.pid, rssMiB: rssBytes === undefined ? null : Math.round(rssBytes / 1048576), importSeconds: zygote.importSeconds }, 'warm runner zygote ready');
         this.emit('zygoteReady', { slot: slot.index, pid: zygote.pid, rssBytes, importSeconds: zygote.importSeconds });
