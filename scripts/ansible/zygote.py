@@ -47,6 +47,7 @@ import sys
 import time
 
 CONTROL_FD = 3
+ZYGOTE_MODULES = set()
 
 # Imported during a run after the CLI itself (measured with -X importtime on a
 # sim playbook): importing them here spares every run their import.
@@ -81,6 +82,46 @@ PRELOAD = [
     'ansible.parsing.utils.jsonify',
     'ansible.utils.hashing',
     'ansible.utils.shlex',
+    # Loaded by every run (each loader looks at all plugins of its kind: callbacks, connections, inventories,
+    # shells, become); the loaders take a builtin plugin's module from sys.modules when it is there.
+    'ansible.modules',
+    'ansible.plugins.action.command',
+    'ansible.plugins.action.shell',
+    'ansible.plugins.action.normal',
+    'ansible.plugins.action.debug',
+    'ansible.plugins.action.set_stats',
+    'ansible.plugins.action.set_fact',
+    'ansible.plugins.action.fail',
+    'ansible.plugins.action.assert',
+    'ansible.plugins.become.runas',
+    'ansible.plugins.become.su',
+    'ansible.plugins.become.sudo',
+    'ansible.plugins.callback.default',
+    'ansible.plugins.callback.junit',
+    'ansible.plugins.callback.minimal',
+    'ansible.plugins.callback.oneline',
+    'ansible.plugins.callback.tree',
+    'ansible.plugins.connection.paramiko_ssh',
+    'ansible.plugins.connection.psrp',
+    'ansible.plugins.connection.ssh',
+    'ansible.plugins.connection.winrm',
+    'ansible.plugins.doc_fragments.connection_pipelining',
+    'ansible.plugins.doc_fragments.default_callback',
+    'ansible.plugins.doc_fragments.result_format_callback',
+    'ansible.plugins.doc_fragments.shell_common',
+    'ansible.plugins.doc_fragments.shell_windows',
+    'ansible.plugins.doc_fragments.vars_plugin_staging',
+    'ansible.plugins.inventory.auto',
+    'ansible.plugins.inventory.host_list',
+    'ansible.plugins.inventory.ini',
+    'ansible.plugins.inventory.script',
+    'ansible.plugins.inventory.toml',
+    'ansible.plugins.inventory.yaml',
+    'ansible.plugins.shell.cmd',
+    'ansible.plugins.shell.powershell',
+    'ansible.plugins.vars.host_group_vars',
+    'ansible.utils._junit_xml',
+    'xml.dom.minidom',
     'concurrent.futures.thread',
     'multiprocessing.pool',
     'multiprocessing.popen_fork',
@@ -241,6 +282,13 @@ def rebuild(state):
 
 
 def finish(request, code):
+    report = os.environ.get('AMH_ZYGOTE_IMPORTS_REPORT')  # diagnostics: what a run imported that the zygote had not
+    if report:
+        try:
+            with open(report, 'a') as f:
+                f.write('\n'.join(sorted(set(sys.modules) - ZYGOTE_MODULES)) + '\n')
+        except OSError:
+            pass
     try:
         atexit._run_exitfuncs()
     finally:
@@ -274,6 +322,7 @@ def main():
     # The loaders' paths are reset per child (and follow ANSIBLE_HOME, which is per run): not compared.
     state['import_time'] = import_time_settings() - set(state['loaders'].values())
     state['import_values'] = snapshot(state['import_time'])
+    ZYGOTE_MODULES.update(sys.modules)
     import gc
     gc.freeze()  # keeps the children's garbage collector from touching (and copying) the zygote's pages
 
