@@ -118,6 +118,28 @@ describe('warm runner: a dead zygote', () => {
     expect(after.via).toBe('warm');
   }, 90_000);
 
+  it('wedged (stopped, so it never answers): killed after fork_timeout, that run spawned, and replaced', async () => {
+    const wedgedPool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir: join(scratch, 'wedged'), playbooksDir: playbooksDir(), restartBackoffMs: 200, forkTimeoutMs: 500 });
+    try {
+      await wedgedPool.whenReady(120_000);
+      const runner = (await testRunner({ warm: { pool: wedgedPool, default: true } })).runner;
+      const fallbacks: string[] = [];
+      wedgedPool.on('fallback', ({ reason }) => fallbacks.push(reason));
+      const [stuck] = wedgedPool.pids();
+      process.kill(stuck as number, 'SIGSTOP');
+      const result = await runner({ playbook: join(FIXTURES, 'ok.yml'), extraVars: {} });
+      expect(result.via).toBe('spawn');
+      expect(result.outcome).toBe('ok');
+      expect(fallbacks).toEqual(['fork_failed']);
+      await waitFor(() => { try { process.kill(stuck as number, 0); return false; } catch { return true; } }, 10_000, 'the wedged zygote to be killed');
+      await wedgedPool.whenReady(60_000);
+      expect(wedgedPool.pids()).not.toContain(stuck);
+      expect((await runner({ playbook: join(FIXTURES, 'ok.yml'), extraVars: {} })).via).toBe('warm');
+    } finally {
+      await wedgedPool.stop();
+    }
+  }, 120_000);
+
   it('dying under a run: the run still ends with its own exit code (failed), nothing is left', async () => {
     const marker = `2.${process.pid}${Math.floor(Math.random() * 1000)}`;
     const running = warm({ playbook: join(WARM, 'sleep-then-fail.yml'), extraVars: { marker } });
