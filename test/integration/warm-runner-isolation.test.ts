@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -119,9 +120,14 @@ describe('warm runner: a dead zygote', () => {
   }, 90_000);
 
   it('wedged (stopped, so it never answers): killed after fork_timeout, that run spawned, and replaced', async () => {
+    // The directory a pool of a process killed with -9 left behind goes when the next pool starts there.
+    const dead = spawnSync('true').pid;
+    const left = join(scratch, 'wedged', `warm-${dead}-abc123`);
+    mkdirSync(join(left, 'zygote-0', 'tmp'), { recursive: true });
     const wedgedPool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir: join(scratch, 'wedged'), playbooksDir: playbooksDir(), restartBackoffMs: 200, forkTimeoutMs: 500 });
     try {
       await wedgedPool.whenReady(120_000);
+      expect(existsSync(left)).toBe(false);
       const runner = (await testRunner({ warm: { pool: wedgedPool, default: true } })).runner;
       const fallbacks: string[] = [];
       wedgedPool.on('fallback', ({ reason }) => fallbacks.push(reason));

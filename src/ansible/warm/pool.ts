@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../observability/logger.js';
@@ -179,7 +179,8 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
 
   private async open(): Promise<void> {
     await mkdir(this.options.workDir, { recursive: true });
-    this.dir = await mkdtemp(join(this.options.workDir, 'warm-'));
+    await removeDeadPools(this.options.workDir, this.logger);
+    this.dir = await mkdtemp(join(this.options.workDir, `warm-${process.pid}-`));
     this.io = new StdioServer(this.dir, this.logger, (pid) => {
       this.logger.warn({ pid }, 'a warm run given up on started late: its process group is killed');
       try {
@@ -234,6 +235,24 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
       await sleep(delay, undefined, { signal }).catch(() => undefined);
       delay = Math.min(max, delay * 2);
     }
+  }
+}
+
+/** Pool directories (socket, zygote temp dirs) of processes that died without stopping their pool (kill -9). */
+async function removeDeadPools(workDir: string, logger: Logger): Promise<void> {
+  for (const entry of await readdir(workDir)) {
+    const pid = Number(/^warm-(\d+)-/.exec(entry)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid || pidAlive(pid)) continue;
+    await rm(join(workDir, entry), { recursive: true, force: true }).catch((err: unknown) => logger.warn({ err, entry }, 'cannot remove a dead warm runner directory'));
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
