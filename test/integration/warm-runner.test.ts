@@ -37,8 +37,25 @@ function simVars(stateDir: string): Record<string, unknown> {
     poa_args: {},
     failed_step: 'boot',
     failure_message: 'equivalence test',
-    service: { name: 'svc1', sliver_id: 'warm-eq-net', type: 'L2Bridge', interfaces: [] },
-    switch: { instance_name: 'warm-eq-sw', sliver_id: 'warm-eq-sw', name: 'sw1', device: 'p4-switch-1', ports: [], ssh_keys: [], mgmt_ipv6: false },
+    service: {
+      name: 'svc1',
+      sliver_id: 'warm-eq-net',
+      type: 'L2Bridge',
+      interfaces: [
+        { name: 'a', site: 'SIM1', device: 'sim-sw-1', port: 'HundredGigE0/0/0/5', vlan: null, bandwidth: 10, mac: '02:00:00:00:0a:01' },
+        { name: 'b', site: 'SIM1', device: 'sim-sw-1', port: 'HundredGigE0/0/0/6', vlan: 200, bandwidth: 10, mac: '02:00:00:00:0a:02' },
+      ],
+    },
+    switch: {
+      instance_name: 'warm-eq-sw',
+      sliver_id: 'warm-eq-sw',
+      name: 'sw1',
+      site: 'SIM1',
+      device: 'sim-p4-1',
+      ports: [{ name: 'p1', port: '1/0', vlan: 300, mac: '02:00:00:00:0b:01' }],
+      ssh_keys: ['ssh-ed25519 AAAAC3Nza test'],
+      mgmt_ipv6: false,
+    },
     claims: [],
   };
 }
@@ -92,11 +109,11 @@ describe('warm runner: the same results as ansible-playbook', () => {
         return results;
       };
       const [fromBare, fromWarm] = await Promise.all([sequence(bare, states[0]), sequence(warm, states[1])]);
-      if (process.env.AMH_TEST_SHOW) console.log(fromBare.map((r, i) => `${SIM_ORDER[i]}:${r.outcome}:${r.tasks.length}:${r.stderrTail.slice(-150)}`).join("\n"));
       expect(fromBare.every((r) => r.via === 'spawn')).toBe(true);
       expect(fromWarm.every((r) => r.via === 'warm')).toBe(true);
-      // The sequence really exercises the substrate: most playbooks succeed, the VM's and the network's lifecycle included.
-      expect(fromBare.filter((r) => r.outcome === 'ok').length).toBeGreaterThan(SIM_ORDER.length / 2);
+      // The sequence really exercises the substrate: 20 of the 24 succeed (VM, network service and P4 switch
+      // lifecycles); the other four refuse these vars, which both runners must do alike.
+      expect(fromBare.filter((r) => r.outcome === 'ok').length).toBeGreaterThanOrEqual(20);
       for (const [i, name] of SIM_ORDER.entries()) {
         const b = fromBare[i] as PlaybookRunResult;
         const w = fromWarm[i] as PlaybookRunResult;
