@@ -213,11 +213,14 @@ def run_child(request, state):
     code = 250
     try:
         os.setsid()
+        os.write(request['_in_session'], b'1')
+        os.close(request['_in_session'])
         connect_stdio(request)
         os.chdir(request['cwd'])
         os.environ.clear()
         os.environ.update(request['env'])
         sys.argv = [request['fallback']] + request['argv']
+        sys.path[0] = os.path.dirname(request['fallback'])  # a script's own directory comes first, as for ansible-playbook
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -357,14 +360,25 @@ def main():
 
 
 def serve(request, state, children):
+    # The service kills a run by its process group: say `started` only once the child leads its own session.
+    in_session_r, in_session_w = os.pipe()
     try:
         pid = os.fork()
     except OSError as err:
+        os.close(in_session_r)
+        os.close(in_session_w)
         reply({'type': 'error', 'id': request['id'], 'message': f'fork: {err}'})
         return
     if pid == 0:
+        os.close(in_session_r)
         request['_close'] = state['wake']
+        request['_in_session'] = in_session_w
         run_child(request, state)
+    os.close(in_session_w)
+    try:
+        os.read(in_session_r, 1)  # b'' when the child died before: its exit is reported as usual
+    finally:
+        os.close(in_session_r)
     children[pid] = request['id']
     reply({'type': 'started', 'id': request['id'], 'pid': pid})
 
