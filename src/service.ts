@@ -277,6 +277,7 @@ export class Service {
     } catch (err) {
       this._state = 'failed';
       await this.disconnect();
+      await this.core.warmPool?.stop();
       await this.monitor.stop();
       // A client that connected later (another broker, the group coordinator) can still be refused.
       throw asKafkaSecurityError(err, config.kafka) ?? err;
