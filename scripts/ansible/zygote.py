@@ -31,6 +31,8 @@ test/integration/warm-runner-isolation.test.ts):
   (action_write_locks), shared by every fork: re-created per child;
 - the random prefix of play and task ids (ansible.utils.vars), drawn at
   import: drawn again per child;
+- ansible.builtin's routing table is parsed once, in the zygote (a cache the
+  collection loader allows for; served only for the same file bytes);
 - display's lock-wrapped stdout: the child keeps the wrapped objects and
   replaces the file descriptors under them (dup2), so nothing is re-wrapped.
 """
@@ -206,6 +208,30 @@ def snapshot(names):
     return {n: repr(getattr(C, n, None)) for n in names}
 
 
+def preparse_builtin_routing():
+    """Parse ansible.builtin's routing table (ansible/config/ansible_builtin_runtime.yml, shipped with Ansible: no
+    setting changes it) once: every run's collection loader asks for it, and parsing it was a fifth of a warm run's
+    controller CPU. The loader's parser is documented as replaceable by a caching one; the table is served only for
+    the same bytes, and each child gets its own copy of it (fork), so no run sees another's changes."""
+    try:
+        import ansible
+        from ansible.utils.collection_loader import _collection_finder as finder
+        path = os.path.join(os.path.dirname(ansible.__file__), 'config', 'ansible_builtin_runtime.yml')
+        with open(path, 'rb') as f:
+            raw = f.read()
+        parse = finder._meta_yml_to_dict
+        parsed = parse(raw, ('ansible.builtin', 'runtime.yml'))
+    except Exception:  # noqa: BLE001 - without the cache every run parses it, as a bare run does
+        return
+
+    def cached(data, content_id):
+        if content_id == ('ansible.builtin', 'runtime.yml') and data == raw:
+            return parsed
+        return parse(data, content_id)
+
+    finder._meta_yml_to_dict = cached
+
+
 # ---------------------------------------------------------------- the child
 
 def run_child(request, state):
@@ -228,7 +254,16 @@ def run_child(request, state):
         if not rebuild(state):
             os.execv(request['fallback'], sys.argv)
         from ansible.cli.playbook import main
-        code = main()
+        profile = os.environ.get('AMH_ZYGOTE_PROFILE')  # diagnostics: cProfile of this run's controller, to that file
+        if profile:
+            import cProfile
+            profiler = cProfile.Profile()
+            try:
+                code = profiler.runcall(main)
+            finally:
+                profiler.dump_stats(profile)
+        else:
+            code = main()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
         if not isinstance(stop.code, (int, type(None))):
@@ -321,6 +356,7 @@ def main():
     if threading.active_count() != 1:
         sys.stderr.write('zygote: threads running after the imports; forking would be unsafe\n')
         return 3
+    preparse_builtin_routing()
     state = {'loaders': loader_settings()}
     # The loaders' paths are reset per child (and follow ANSIBLE_HOME, which is per run): not compared.
     state['import_time'] = import_time_settings() - set(state['loaders'].values())
