@@ -24,6 +24,8 @@ const faults = [
   'test/integration/http-readiness.test.ts',
   // Drift must be reported within one reconcile interval (a few seconds).
   'test/integration/reconcile.test.ts',
+  // Kills and stops warm runner zygotes, one of them during a run's 2 s window.
+  'test/integration/warm-runner-isolation.test.ts',
 ];
 const network = ['test/integration/faults-proxy.test.ts'];
 const integration = {

@@ -15,7 +15,8 @@
 #      2.14 on Debian 12), i.e. /usr/bin/ansible-playbook.
 #
 # Non-interactive (CI=true, no stdin). Optional: AMH_PYTHON=/path/to/python3
-# to choose the interpreter for the venv.
+# to choose the interpreter for the venv; AMH_MITOGEN=1 to add Mitogen for
+# Ansible (requirements-mitogen.txt) in <repo>/var/mitogen (or $AMH_MITOGEN_DIR).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +27,25 @@ PIN="$(sed -n 's/^ansible-core==\([0-9.]*\).*/\1/p' "$REQ" | head -n1)"
 COLLECTIONS_PIN="$(sed -n 's/^ansible==\([0-9.]*\).*/\1/p' "$REQ" | head -n1)"
 
 log() { printf 'ensure-ansible: %s\n' "$*" >&2; }
-done_with() { log "using $1"; printf '%s\n' "$1"; exit 0; }
+done_with() { ensure_mitogen "$1"; log "using $1"; printf '%s\n' "$1"; exit 0; }
+
+# Opt-in (AMH_MITOGEN=1): Mitogen for Ansible at the version pinned in requirements-mitogen.txt, installed
+# with the chosen ansible-playbook's pip into its own directory ($AMH_MITOGEN_DIR, default <repo>/var/mitogen),
+# not into the venv: nothing changes for runs that do not ask for its strategy (README "Warm playbook runner").
+# A failure is reported and ignored: Mitogen is an option, not a requirement.
+ensure_mitogen() {
+  [ "${AMH_MITOGEN:-}" = 1 ] || return 0
+  local python dir want have
+  python="$(dirname "$1")/python"
+  [ -x "$python" ] || { log "AMH_MITOGEN=1: no python beside $1; Mitogen not installed"; return 0; }
+  dir="${AMH_MITOGEN_DIR:-$REPO/var/mitogen}"
+  want="$(sed -n 's/^mitogen==\([0-9.]*\).*/\1/p' "$REPO/requirements-mitogen.txt" | head -n1)"
+  have="$(PYTHONPATH="$dir" "$python" -c 'import importlib.metadata as m; print(m.version("mitogen"))' 2>/dev/null || true)"
+  if [ -n "$want" ] && [ "$have" = "$want" ]; then log "Mitogen $want in $dir"; return 0; fi
+  log "installing mitogen==$want into $dir"
+  PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$python" -m pip install --quiet --no-deps --upgrade --target "$dir" "mitogen==$want" </dev/null >&2 ||
+    log "WARNING: could not install mitogen==$want (runs keep Ansible's own strategy)"
+}
 
 [ -n "$PIN" ] || { log "no ansible-core==X.Y.Z pin in $REQ"; exit 1; }
 

@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { hostname } from 'node:os';
 import type { ISocketFactory, Kafka } from 'kafkajs';
-import { createPlaybookRunner, locateAnsiblePlaybook } from './ansible/index.js';
+import { createPlaybookRunner, locateAnsiblePlaybook, WarmPool } from './ansible/index.js';
 import type { PlaybookRunner, PlaybookRunResult } from './ansible/types.js';
 import { AvroCodec, HttpSchemaRegistry, SchemaCatalog } from './codec/index.js';
 import type { ResolvedConfig } from './config/index.js';
@@ -11,7 +11,7 @@ import { Executor } from './dispatch/executor.js';
 import { BUILTIN_PLUGINS, HandlerRegistry, type AnyHandlerPlugin } from './handlers/index.js';
 import { createKafkaFor, kafkaConnection, type KafkaConnection } from './kafka/client.js';
 import type { Logger } from './observability/logger.js';
-import { repoRoot } from './paths.js';
+import { playbooksDir, repoRoot } from './paths.js';
 
 export interface CoreDeps {
   config: ResolvedConfig;
@@ -40,6 +40,11 @@ export interface Core {
    */
   kafkaConnection: KafkaConnection | null;
   workDir: string;
+  /**
+   * The warm runner's zygotes, when `runtime.warm_runner.enabled` or a handler's `warm_runner` asks for them (and the
+   * runner is ours); null otherwise. The service starts and stops it.
+   */
+  warmPool: WarmPool | null;
   /** Why playbooks cannot run now (ansible-playbook gone, work directory not writable), or null. */
   runnerProblem(): string | null;
 }
@@ -47,7 +52,7 @@ export interface Core {
 /** Hooks of the service into what the core builds. */
 export interface CoreHooks {
   /** Every playbook run, when it ended (metrics). */
-  onPlaybookRun?: (run: { playbook: string; outcome: PlaybookRunResult['outcome']; exitCode: number | null; durationMs: number }) => void;
+  onPlaybookRun?: (run: { playbook: string; outcome: PlaybookRunResult['outcome']; exitCode: number | null; durationMs: number; via?: 'spawn' | 'warm' }) => void;
 }
 
 export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
@@ -58,6 +63,21 @@ export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
   const codec = new AvroCodec(deps.catalog ?? SchemaCatalog.load(), registryUrl ? new HttpSchemaRegistry(registryUrl) : undefined);
   const workDir = config.resolvePath(config.runtime.work_dir);
   const ansiblePlaybook = deps.runner ? null : (config.runtime.ansible_playbook ?? locateAnsiblePlaybook(repoRoot()));
+  const warm = config.runtime.warm_runner;
+  const wantsWarm = warm.enabled || Object.values(config.handlers).some((h) => h.warm_runner === true);
+  const warmPool =
+    ansiblePlaybook !== null && wantsWarm
+      ? new WarmPool({
+          ansiblePlaybook,
+          workDir,
+          size: warm.pool_size,
+          playbooksDir: playbooksDir(),
+          restartBackoffMs: warm.restart_backoff,
+          restartBackoffMaxMs: warm.restart_backoff_max,
+          forkTimeoutMs: warm.fork_timeout,
+          logger: logger.child({ component: 'warm-runner' }),
+        })
+      : null;
   const base =
     deps.runner ??
     createPlaybookRunner({
@@ -66,12 +86,19 @@ export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
       keepRunDirs: config.runtime.keep_run_dirs,
       defaultKillGraceMs: config.runtime.kill_grace,
       logger,
+      ...(warmPool ? { warm: { pool: warmPool, default: warm.enabled } } : {}),
     });
   const { onPlaybookRun } = hooks;
   const runner: PlaybookRunner = onPlaybookRun
     ? async (request) => {
         const result = await base(request);
-        onPlaybookRun({ playbook: basename(result.playbook), outcome: result.outcome, exitCode: result.exitCode, durationMs: result.durationMs });
+        onPlaybookRun({
+          playbook: basename(result.playbook),
+          outcome: result.outcome,
+          exitCode: result.exitCode,
+          durationMs: result.durationMs,
+          ...(result.via ? { via: result.via } : {}),
+        });
         return result;
       }
     : base;
@@ -86,7 +113,7 @@ export function createCore(deps: CoreDeps, hooks: CoreHooks = {}): Core {
     return null;
   };
   // A child process cannot share a test's socket factory: with one, restores stay in this process.
-  return { instanceId, registry, codec, runner, executor, kafka, kafkaConnection: deps.socketFactory ? null : connection, workDir, runnerProblem };
+  return { instanceId, registry, codec, runner, executor, kafka, kafkaConnection: deps.socketFactory ? null : connection, workDir, warmPool, runnerProblem };
 }
 
 function usable(path: string, mode: number): boolean {

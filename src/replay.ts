@@ -85,6 +85,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
   });
   const summary: ReplaySummary = { ranges: [], events: 0, duplicate: 0, stale: 0, run: 0, undecodable: 0, dryRun: options.dryRun ?? false, peakHeld: 0 };
   try {
+    await core.warmPool?.start(); // the replayed events' playbooks run warm as the service's would (spawned until a zygote is ready)
     await store.start();
     const ranges: PartitionRange[] = await resolveRange(admin, topics.events, options.from, options.to);
     // The ledgers of every partition in the range, restored before anything is decided.
@@ -154,7 +155,7 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
     return summary;
   } finally {
     await store.stop();
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), core.warmPool?.stop()]);
   }
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
-import { reapOrphanRuns } from './ansible/index.js';
+import { reapOrphanRuns, type WarmPool } from './ansible/index.js';
 import { createServiceAudit } from './audit/in-service.js';
 import type { AuditLoop } from './audit/loop.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
@@ -119,6 +119,7 @@ export class Service {
           return this.ownership.partitions().filter((p) => !restored.has(p));
         },
         runnerProblem: () => this.core.runnerProblem(),
+        warmZygotes: () => this.core.warmPool?.stats() ?? [],
       },
     });
   }
@@ -126,6 +127,11 @@ export class Service {
   /** Where the HTTP endpoints listen (`http.port` 0 picks a free port), or null when `http.enabled` is false. */
   get httpAddress(): { host: string; port: number } | null {
     return this.monitor.address;
+  }
+
+  /** The warm runner's zygotes, or null when no handler runs warm (or the runner is the caller's). */
+  get warmPool(): WarmPool | null {
+    return this.core.warmPool;
   }
 
   get state(): ServiceState {
@@ -152,6 +158,7 @@ export class Service {
     try {
       await this.monitor.start();
       if (!this.deps.runner) await reapOrphanRuns(this.core.workDir, logger);
+      await this.startWarmRunner();
       // A broker still starting, or topics another instance is creating, answer with transient errors for a while.
       const startup = <T>(what: string, step: () => Promise<T>): Promise<T> =>
         retryTransient(what, step, { deadlineMs: config.kafka.startup_timeout, logger, signal: this.hardStop.signal });
@@ -270,6 +277,7 @@ export class Service {
     } catch (err) {
       this._state = 'failed';
       await this.disconnect();
+      await this.core.warmPool?.stop();
       await this.monitor.stop();
       // A client that connected later (another broker, the group coordinator) can still be refused.
       throw asKafkaSecurityError(err, config.kafka) ?? err;
@@ -380,10 +388,21 @@ export class Service {
     } finally {
       clearTimeout(hardTimer);
       await this.disconnect();
+      await this.core.warmPool?.stop();
       this._state = this._failure ? 'failed' : 'stopped';
       await this.monitor.stop();
       logger.info({ durationMs: Date.now() - startedAt }, 'stopped');
     }
+  }
+
+  /** The zygotes start in the background: until one is ready, runs are spawned as without them. */
+  private async startWarmRunner(): Promise<void> {
+    const pool = this.core.warmPool;
+    if (!pool) return;
+    pool.on('fallback', ({ reason }) => this.events.emit('warmRunner', { kind: 'fallback', reason }));
+    pool.on('zygoteReady', ({ slot, rssBytes, importSeconds }) => this.events.emit('warmRunner', { kind: 'zygoteReady', slot, rssBytes: rssBytes ?? null, importSeconds }));
+    pool.on('zygoteExit', ({ slot, expected }) => this.events.emit('warmRunner', { kind: 'zygoteExit', slot, expected }));
+    await pool.start();
   }
 
   private async disconnect(): Promise<void> {

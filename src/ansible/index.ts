@@ -14,3 +14,4 @@ export { classifyOutcome } from './outcome.js';
 export { locateAnsiblePlaybook } from './locate.js';
 export { createPlaybookRunner, type PlaybookRunnerOptions } from './runner.js';
 export { reapOrphanRuns } from './orphans.js';
+export { WarmPool, type WarmPoolOptions, type ZygoteStats, type FallbackReason } from './warm/pool.js';

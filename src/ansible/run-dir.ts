@@ -33,15 +33,7 @@ export async function prepareRun(request: PlaybookRunRequest, options: PrepareOp
 
   let inventory = request.inventory;
   const env: Record<string, string> = {
-    ANSIBLE_STDOUT_CALLBACK: 'amh_json',
-    ANSIBLE_CALLBACK_PLUGINS: join(options.playbooksDir, 'callback_plugins'),
-    ANSIBLE_LIBRARY: join(options.playbooksDir, 'library'),
-    ANSIBLE_MODULE_UTILS: join(options.playbooksDir, 'module_utils'),
-    ANSIBLE_RETRY_FILES_ENABLED: 'false',
-    ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_HOST_KEY_CHECKING: 'False',
-    ANSIBLE_DEPRECATION_WARNINGS: 'false',
-    PYTHONUNBUFFERED: '1',
+    ...baseRunEnv(options.playbooksDir),
     ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
     ANSIBLE_HOME: join(dir, 'home'),
   };
@@ -53,6 +45,21 @@ export async function prepareRun(request: PlaybookRunRequest, options: PrepareOp
   }
   Object.assign(env, request.env ?? {});
   return { dir, env, args: ['-i', inventory, '-e', `@${extraVars}`, request.playbook] };
+}
+
+/** The settings every run gets (the warm runner's zygote imports Ansible with them too); the run adds its own directories. */
+export function baseRunEnv(playbooksDir: string): Record<string, string> {
+  return {
+    ANSIBLE_STDOUT_CALLBACK: 'amh_json',
+    ANSIBLE_CALLBACK_PLUGINS: join(playbooksDir, 'callback_plugins'),
+    ANSIBLE_LIBRARY: join(playbooksDir, 'library'),
+    ANSIBLE_MODULE_UTILS: join(playbooksDir, 'module_utils'),
+    ANSIBLE_RETRY_FILES_ENABLED: 'false',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_HOST_KEY_CHECKING: 'False',
+    ANSIBLE_DEPRECATION_WARNINGS: 'false',
+    PYTHONUNBUFFERED: '1',
+  };
 }
 
 /** The inventory as JSON (valid YAML): no quoting rules to get wrong for odd interpreter paths. */

@@ -1,17 +1,18 @@
 import { rm } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { setPriority } from 'node:os';
-import { execa } from 'execa';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { playbooksDir } from '../paths.js';
 import { AnsibleEventParser, findFailedTask, type AnsibleEvent } from './events.js';
 import { ansiblePython } from './interpreter.js';
+import { spawnLauncher, type Launched } from './launch.js';
 import { classifyOutcome, type StopReason } from './outcome.js';
 import { signalGroup, trackGroup, waitGroupGone } from './process-group.js';
 import { recordOwner } from './orphans.js';
 import { ProgressTracker } from './progress.js';
 import { prepareRun } from './run-dir.js';
 import type { PlaybookRunner, PlaybookRunRequest, PlaybookRunResult } from './types.js';
+import type { WarmPool } from './warm/pool.js';
 
 export interface PlaybookRunnerOptions {
   /** Path of ansible-playbook (see locateAnsiblePlaybook). */
@@ -25,6 +26,11 @@ export interface PlaybookRunnerOptions {
   logger?: Logger;
   /** Where callback_plugins/, library/ and module_utils/ live. Default `<repo>/playbooks`. */
   playbooksDir?: string;
+  /**
+   * The warm runner (README "Warm playbook runner"): runs are forked from its zygotes when the request
+   * says `warm: true`, or says nothing and `default` is true; with no zygote ready they are spawned.
+   */
+  warm?: { pool: WarmPool; default: boolean };
 }
 
 const STDERR_TAIL = 8 * 1024;
@@ -86,22 +92,20 @@ async function execute(
     }
   });
   let stderrTail = '';
-  // detached: the child leads a new process group, so a kill reaches every
-  // worker and module process; our own cwd keeps stray ansible.cfg files out.
-  const child = execa(options.ansiblePlaybook, args, {
-    cwd,
+  const command = {
+    file: options.ansiblePlaybook,
+    args,
     env,
-    extendEnv: true,
-    detached: true,
-    reject: false,
-    stdin: 'ignore',
-    buffer: false,
-  });
+    cwd,
+    runDir: cwd,
+    stdout: (chunk: Buffer) => parser.push(chunk),
+    stderr: (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    },
+  };
+  const warm = options.warm && (request.warm ?? options.warm.default) ? options.warm.pool : undefined;
+  const child: Launched = (await warm?.launch(command)) ?? (await spawnLauncher(command));
   if (request.nice !== undefined && child.pid !== undefined) lowerPriority(child.pid, request.nice, logger);
-  child.stdout?.on('data', (chunk: Buffer) => parser.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
-  });
 
   const pgid = child.pid;
   const untrack = pgid === undefined ? () => false : trackGroup(pgid);
@@ -123,7 +127,7 @@ async function execute(
   if (request.signal?.aborted) stop('abort'); // aborted while the run directory was being prepared
   const timer = request.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), request.timeoutMs);
 
-  const finished = await child;
+  const finished = await child.done;
   exited = true;
   clearTimeout(timer);
   clearTimeout(forceKill);
@@ -136,16 +140,15 @@ async function execute(
   untrack();
   parser.end();
 
-  if (finished.exitCode === undefined && !stoppedBy) {
-    // Could not start (ENOENT, EACCES) or killed by someone else (OOM killer):
-    // stderr does not say so, execa's message does.
-    stderrTail = `${stderrTail}${stderrTail ? '\n' : ''}${finished.message}`.slice(-STDERR_TAIL);
+  if (finished.exitCode === null && finished.failure !== undefined && !stoppedBy) {
+    // Could not start (ENOENT, EACCES) or killed by someone else (OOM killer): stderr does not say so, the launcher does.
+    stderrTail = `${stderrTail}${stderrTail ? '\n' : ''}${finished.failure}`.slice(-STDERR_TAIL);
   }
   if (parser.noise.length > 0) logger.debug({ lines: parser.noise }, 'ansible-playbook stdout lines that are not events');
 
-  const exitCode = finished.exitCode ?? null;
+  const exitCode = finished.exitCode;
   const outcome = classifyOutcome(exitCode, parser.stats, stoppedBy);
-  const result: Executed = { outcome, exitCode, tasks: parser.tasks, stats: parser.stats, data: parser.data, stderrTail };
+  const result: Executed = { outcome, exitCode, tasks: parser.tasks, stats: parser.stats, data: parser.data, stderrTail, via: child.via };
   if (Object.keys(parser.hostData).length > 0) result.hostData = parser.hostData;
   const failedTask = outcome === 'ok' ? undefined : findFailedTask(parser.tasks, parser.stats);
   if (failedTask) result.failedTask = failedTask;

@@ -24,6 +24,11 @@ export interface PlaybookRunRequest {
    * background work such as reconciliation probes gives the CPU to the events' runs. Default: ours.
    */
   nice?: number;
+  /**
+   * Fork the run from the warm runner's zygote (true) or spawn ansible-playbook (false); default: the runner's
+   * (`runtime.warm_runner.enabled`, per handler `handlers.<name>.warm_runner`). Ignored by a runner without zygotes.
+   */
+  warm?: boolean;
 }
 
 /** A task that just started on a host: task `taskIndex` of `taskCount` in its play. */
@@ -85,6 +90,8 @@ export interface PlaybookRunResult {
   stderrTail: string;
   /** The run directory, when the runner was told to keep it (debugging). */
   runDir?: string;
+  /** How ansible-playbook was started: `spawn`ed, or forked from a `warm` zygote. Absent from fakes. */
+  via?: 'spawn' | 'warm';
 }
 
 /** The seam between handlers and ansible-playbook: faked in unit tests. */

@@ -73,6 +73,7 @@ async function listOne(handler: RegisteredHandler, o: ListingOptions, logger: Lo
       killGraceMs: o.killGraceMs,
       stats,
       runs: { count: 0 },
+      ...(typeof handler.warm === 'boolean' ? { warm: handler.warm } : {}),
     });
     return await list.call(handler.plugin, { signal: limit.signal, logger, runPlaybook, config: handler.settings });
   } finally {

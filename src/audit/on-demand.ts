@@ -48,6 +48,7 @@ export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): P
     restoreInChild: childRestore(config, core),
   });
   try {
+    await core.warmPool?.start(); // listings and probes run warm as the service's would (spawned until a zygote is ready)
     await store.start();
     const partitions = Array.from({ length: store.partitionCount }, (_, p) => p);
     await store.assign(partitions);
@@ -73,6 +74,7 @@ export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): P
     return (await auditor.audit(partitions, signal)).report;
   } finally {
     await store.stop();
+    await core.warmPool?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

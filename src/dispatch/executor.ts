@@ -92,6 +92,7 @@ export class Executor {
         runs: { count: 0 },
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.nice !== undefined ? { nice: opts.nice } : {}),
+        ...(typeof handler.warm === 'boolean' ? { warm: handler.warm } : {}),
       };
       const { cleanup } = handler.timeouts;
       const { retry } = handler;

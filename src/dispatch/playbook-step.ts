@@ -19,6 +19,8 @@ export interface StepRunnerOptions {
   onProgress?: (progress: StepProgress) => void;
   /** CPU niceness of every run (background work: reconciliation probes). */
   nice?: number;
+  /** The handler's choice of the warm runner (`handlers.<name>.warm_runner`); absent: the runner's default. */
+  warm?: boolean;
 }
 
 /** A task that started, in the n-th playbook run of the operation. */
@@ -51,6 +53,7 @@ export function stepRunner(options: StepRunnerOptions): RunPlaybook {
       },
       ...(options.inventory ? { inventory: options.inventory } : {}),
       ...(options.nice !== undefined ? { nice: options.nice } : {}),
+      ...(options.warm !== undefined ? { warm: options.warm } : {}),
     });
     mergeHostStats(options.stats, result.stats);
     if (result.outcome === 'ok') return result;

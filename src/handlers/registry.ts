@@ -15,9 +15,11 @@ export interface RegisteredHandler {
   retry: RetryPolicy;
   /** What the reconciler may repair (`handlers.<name>.repair`). */
   repair: RepairPolicy;
+  /** Warm runner for its playbooks: true/false, or null for the runner's default (`runtime.warm_runner.enabled`). */
+  warm?: boolean | null;
 }
 
-const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry', 'repair']);
+const COMMON_KEYS = new Set(['plugin', 'resource_types', 'timeouts', 'retry', 'repair', 'warm_runner']);
 
 /**
  * Maps resource types to handlers, like the reference's per-type
@@ -53,7 +55,7 @@ export class HandlerRegistry {
       }
       const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !COMMON_KEYS.has(key)));
       const settings = parseOrThrow(plugin.settingsSchema(config.resolvePath), own, config.source, ['handlers', name], config.envOrigins);
-      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry, repair: entry.repair };
+      return { name, plugin, settings, resourceTypes: entry.resource_types ?? plugin.resourceTypes, timeouts: entry.timeouts, retry: entry.retry, repair: entry.repair, warm: entry.warm_runner };
     });
     return new HandlerRegistry(handlers);
   }

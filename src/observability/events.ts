@@ -28,7 +28,16 @@ export interface ServiceEvents {
   /** Its handler finished (any outcome), before the answer is recorded and published. */
   finished: [{ event: SliverEvent; result: SliverResult }];
   /** One ansible-playbook run ended (of any operation, cleanups included). */
-  playbookRun: [{ playbook: string; outcome: PlaybookOutcome; exitCode: number | null; durationMs: number }];
+  playbookRun: [{ playbook: string; outcome: PlaybookOutcome; exitCode: number | null; durationMs: number; via?: 'spawn' | 'warm' }];
+  /**
+   * The warm runner: a run was spawned although it asked for a zygote (`fallback`: none ready, or one did not
+   * answer), a zygote became ready, or one exited (`expected`: at shutdown).
+   */
+  warmRunner: [
+    | { kind: 'fallback'; reason: string }
+    | { kind: 'zygoteReady'; slot: number; rssBytes: number | null; importSeconds: number }
+    | { kind: 'zygoteExit'; slot: number; expected: boolean }
+  ];
   /** Its result was published on the reply topic. */
   result: [{ result: SliverResult; replayed: boolean; topic: string; partition: number; offset: string }];
   /** An undecodable message was sent to the dead-letter topic. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ZygoteStats } from '../ansible/index.js';
 import type { ServiceEvents, TypedEmitter } from './events.js';
 
 /** What the gauges read when Prometheus scrapes (nothing is sampled between scrapes). */
@@ -19,6 +20,8 @@ export interface MetricsView {
   brokerReachable(): boolean | null;
   /** What /readyz answers now. */
   ready(): boolean;
+  /** The warm runner's zygotes (none when it is off). */
+  warmZygotes?(): ZygoteStats[];
 }
 
 /** Run durations from a second to an hour (the default operation timeout is 15 minutes). */
@@ -140,6 +143,32 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
       this.set(view.brokerReachable() === true ? 1 : 0);
     },
   });
+  const launches = new Counter({ name: 'amh_playbook_launches_total', help: 'ansible-playbook runs by how they started: spawn (a new process) or warm (forked from a zygote)', labelNames: ['via'], registers });
+  const fallbacks = new Counter({
+    name: 'amh_warm_runner_fallbacks_total',
+    help: 'Runs that asked for the warm runner and were spawned: no_zygote (none ready) or fork_failed (one did not answer: killed, replaced)',
+    labelNames: ['reason'],
+    registers,
+  });
+  const zygoteExits = new Counter({ name: 'amh_warm_zygote_exits_total', help: 'Warm runner zygotes that exited unexpectedly (each is replaced after a backoff)', registers });
+  new Gauge({
+    name: 'amh_warm_zygote_rss_bytes',
+    help: 'Resident memory of each warm runner zygote (shared with the runs it forks until they write to it); absent when off',
+    labelNames: ['slot'],
+    registers,
+    collect() {
+      this.reset();
+      for (const z of view.warmZygotes?.() ?? []) if (z.rssBytes !== null) this.set({ slot: String(z.slot) }, z.rssBytes);
+    },
+  });
+  new Gauge({
+    name: 'amh_warm_zygotes_ready',
+    help: 'Warm runner zygotes ready to fork runs (below runtime.warm_runner.pool_size while one is replaced)',
+    registers,
+    collect() {
+      this.set((view.warmZygotes?.() ?? []).filter((z) => z.pid !== null).length);
+    },
+  });
   new Gauge({ name: 'amh_ready', help: '1 when /readyz answers ready', registers, collect() { this.set(view.ready() ? 1 : 0); } });
 
   const { events } = options;
@@ -154,6 +183,11 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     events.on('playbookRun', (run) => {
       playbooks.inc({ playbook: run.playbook, outcome: run.outcome, exit_code: run.exitCode === null ? 'none' : String(run.exitCode) });
       playbookSeconds.observe({ playbook: run.playbook }, run.durationMs / 1000);
+      if (run.via) launches.inc({ via: run.via });
+    }),
+    events.on('warmRunner', (e) => {
+      if (e.kind === 'fallback') fallbacks.inc({ reason: e.reason });
+      else if (e.kind === 'zygoteExit' && !e.expected) zygoteExits.inc();
     }),
     events.on('deadLettered', () => deadLetters.inc()),
     events.on('retry', ({ what }) => {

@@ -1,3 +1,4 @@
+import type { ZygoteStats } from '../ansible/index.js';
 import type { Kafka, Producer } from 'kafkajs';
 import type { ResolvedConfig } from '../config/index.js';
 import { errorMessage } from '../errors/index.js';
@@ -26,6 +27,8 @@ export interface ServiceView {
   /** Owned partitions whose ledgers are not restored yet. */
   restoring(): number[];
   runnerProblem(): string | null;
+  /** The warm runner's zygotes (none when it is off). */
+  warmZygotes(): ZygoteStats[];
 }
 
 export interface MonitorOptions {
@@ -77,6 +80,7 @@ export class Monitor {
         uncommitted: (p) => view.uncommitted(p),
         brokerReachable: () => this.probe.last?.ok ?? null,
         ready: () => this.readiness().status === 'ready',
+        warmZygotes: () => view.warmZygotes(),
       },
     });
     this.model = new StatusModel({

@@ -3,9 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { createPlaybookRunner, type PlaybookRunnerOptions } from '../../src/ansible/index.js';
+import { createPlaybookRunner, WarmPool, type PlaybookRunnerOptions } from '../../src/ansible/index.js';
 import type { PlaybookRunner } from '../../src/ansible/types.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { playbooksDir } from '../../src/paths.js';
 
 /** The ansible-playbook chosen by test/helpers/ansible-global-setup.ts. */
 export function ansiblePlaybook(): string {
@@ -14,14 +15,38 @@ export function ansiblePlaybook(): string {
   return path;
 }
 
-/** A real runner with a private work dir. AMH_TEST_LOG=debug shows its log on stderr. */
+/**
+ * A real runner with a private work dir. AMH_TEST_LOG=debug shows its log on stderr.
+ * With AMH_RUNTIME__WARM_RUNNER__ENABLED=true (the switch the service reads too) its runs
+ * are forked from the file's shared warm pool, so the suite can be run once each way.
+ */
 export async function testRunner(
   options: Partial<PlaybookRunnerOptions> = {},
 ): Promise<{ runner: PlaybookRunner; workDir: string }> {
   const workDir = await mkdtemp(join(tmpdir(), 'amh-runs-'));
   const logger = createLogger({ level: process.env.AMH_TEST_LOG ?? 'silent', destination: 2 });
-  const runner = createPlaybookRunner({ ansiblePlaybook: ansiblePlaybook(), workDir, logger, ...options });
+  const warm = warmFromEnv() && !options.warm ? { warm: { pool: await sharedWarmPool(), default: true } } : {};
+  const runner = createPlaybookRunner({ ansiblePlaybook: ansiblePlaybook(), workDir, logger, ...warm, ...options });
   return { runner, workDir };
+}
+
+/** Whether the environment turns the warm runner on for every handler (`AMH_RUNTIME__WARM_RUNNER__ENABLED`). */
+export function warmFromEnv(): boolean {
+  return /^(true|1|yes)$/i.test(process.env.AMH_RUNTIME__WARM_RUNNER__ENABLED ?? '');
+}
+
+let shared: Promise<WarmPool> | undefined;
+
+/** One warm pool per test file (a zygote costs about a second to start), ready before it is handed out. */
+export function sharedWarmPool(): Promise<WarmPool> {
+  shared ??= (async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'amh-warm-'));
+    const logger = createLogger({ level: process.env.AMH_TEST_LOG ?? 'silent', destination: 2 });
+    const pool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir, playbooksDir: playbooksDir(), logger });
+    await pool.whenReady(120_000);
+    return pool;
+  })();
+  return shared;
 }
 
 /** Pids of live processes whose command line contains `marker` (zombies have none). */

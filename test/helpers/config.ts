@@ -27,7 +27,16 @@ export function testConfig(extra: Record<string, Record<string, unknown>> = {}, 
   deepMerge(base, extra);
   const file = join(dir, 'amh.yaml');
   writeFileSync(file, stringify(base));
-  return loadConfig({ path: file, env });
+  return loadConfig({ path: file, env: { ...suiteSwitches(), ...env } });
+}
+
+/**
+ * Switches that flip a default for the whole suite, read from the test process's environment:
+ * `AMH_RUNTIME__WARM_RUNNER__ENABLED=true npx vitest run` runs every service built here with the warm runner.
+ */
+function suiteSwitches(): NodeJS.ProcessEnv {
+  const warm = process.env.AMH_RUNTIME__WARM_RUNNER__ENABLED;
+  return warm ? { AMH_RUNTIME__WARM_RUNNER__ENABLED: warm } : {};
 }
 
 export function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {

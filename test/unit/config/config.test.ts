@@ -79,6 +79,26 @@ describe('loadConfig', () => {
     }
   });
 
+  it('warm runner: off by default, on per handler or for all (also from AMH_RUNTIME__WARM_RUNNER__ENABLED); bad values named by path', () => {
+    const plain = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(plain.runtime.warm_runner).toEqual({ enabled: false, pool_size: 1, restart_backoff: 1000, restart_backoff_max: 30_000, fork_timeout: 5000 });
+    expect(plain.handlers.vm?.warm_runner).toBeNull();
+    const perHandler = loadConfig({ path: configFile('handlers:\n  vm: { warm_runner: true }\n'), env: {} });
+    expect(perHandler.handlers.vm?.warm_runner).toBe(true);
+    const fromEnv = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'true', AMH_RUNTIME__WARM_RUNNER__POOL_SIZE: '2' } });
+    expect(fromEnv.runtime.warm_runner).toMatchObject({ enabled: true, pool_size: 2 });
+    const bad: [string, RegExp][] = [
+      ['runtime: { warm_runner: { pool_size: 0 } }', /`runtime\.warm_runner\.pool_size`/],
+      ['runtime: { warm_runner: { enabled: maybe } }', /`runtime\.warm_runner\.enabled`/],
+      ['runtime: { warm_runner: { fork_timeout: 10ms } }', /`runtime\.warm_runner\.fork_timeout`/],
+      ['runtime: { warm_runner: { restart_backoff: 1m, restart_backoff_max: 10s } }', /`runtime\.warm_runner\.restart_backoff_max`/],
+      ['runtime: { warm_runner: { zygotes: 2 } }', /`runtime\.warm_runner`/],
+    ];
+    for (const [yaml, path] of bad) expect(() => loadConfig({ path: configFile(`handlers:\n  vm: {}\n${yaml}\n`), env: {} }), yaml).toThrow(path);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: { warm_runner: yes please }\n'), env: {} })).toThrow(/`handlers\.vm\.warm_runner`/);
+    expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'sometimes' } })).toThrow(/AMH_RUNTIME__WARM_RUNNER__ENABLED/);
+  });
+
   it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {
     const file = configFile('handlers:\n  vm: {}\nconsumer: { shutdown_grace: 30s, shutdown_timeout: 10s }\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/consumer\.shutdown_timeout/);
