@@ -8,6 +8,8 @@ export interface WriteBatchSettings {
   maxCount: number;
   /** At most this many bytes (keys, values and headers) in one request; a larger single record goes alone. */
   maxBytes: number;
+  /** Requests out at once (default 1). Order still holds for a caller that waits for a write before the next. */
+  maxInFlight?: number;
 }
 
 /** Where one record landed: exact when the caller chose its partition, else only that it was acknowledged. */
@@ -52,7 +54,7 @@ export class WriteBatcher {
   private queue: Pending[] = [];
   private queuedBytes = 0;
   private timer: (() => void) | null = null;
-  private inFlight: Promise<void> | null = null;
+  private readonly requests = new Set<Promise<void>>();
   private stopped = false;
   /** Requests sent and records written so far (metrics, tests, the bench). */
   readonly stats = { requests: 0, records: 0, maxRecords: 0 };
@@ -94,9 +96,9 @@ export class WriteBatcher {
 
   /** Resolves when everything handed in so far was sent (acknowledged or failed). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight) {
-      if (!this.inFlight) this.start();
-      await this.inFlight;
+    while (this.queue.length > 0 || this.requests.size > 0) {
+      if (this.requests.size === 0) this.launch();
+      await Promise.all(this.requests);
     }
   }
 
@@ -106,20 +108,24 @@ export class WriteBatcher {
     await this.flush();
   }
 
+  private get maxInFlight(): number {
+    return Math.max(1, this.settings.maxInFlight ?? 1);
+  }
+
   private get full(): boolean {
     return this.queue.length >= this.settings.maxCount || this.queuedBytes >= this.settings.maxBytes;
   }
 
   private schedule(): void {
-    if (this.inFlight) return; // goes out when the current request is back
+    if (this.requests.size >= this.maxInFlight) return; // goes out when a request is back
     if (this.full) {
-      this.start();
+      this.launch();
       return;
     }
     if (this.timer) return;
     const linger = (): void => {
       this.timer = null;
-      if (!this.inFlight) this.start();
+      this.launch();
     };
     if (this.settings.lingerMs > 0) {
       const t = setTimeout(linger, this.settings.lingerMs);
@@ -130,19 +136,18 @@ export class WriteBatcher {
     }
   }
 
-  private start(): void {
+  /** Sends what is queued, as many requests as the bounds and `maxInFlight` allow. */
+  private launch(): void {
     this.timer?.();
     this.timer = null;
-    this.inFlight = this.drain().finally(() => {
-      this.inFlight = null;
-      // Handed in after the last request was taken and before this ran: it has waited for that request, so it goes now.
-      if (this.queue.length > 0) this.start();
-    });
-  }
-
-  /** Sends batches until the queue is empty: what arrived meanwhile has waited long enough. */
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.send(this.take());
+    while (this.queue.length > 0 && this.requests.size < this.maxInFlight) {
+      const request: Promise<void> = this.send(this.take()).finally(() => {
+        this.requests.delete(request);
+        // Handed in while requests were out: it has waited for them, so it goes now.
+        if (this.queue.length > 0) this.launch();
+      });
+      this.requests.add(request);
+    }
   }
 
   /** The oldest records within the bounds (at least one). */

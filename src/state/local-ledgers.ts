@@ -40,6 +40,9 @@ interface Meta {
  * is held in the JavaScript heap.
  */
 export class LocalLedgers {
+  /** Changes handed to `stage` and not committed yet (null: a deletion), newest per sliver. */
+  private readonly staged = new Map<string, SliverLedger | null>();
+
   private constructor(
     private readonly root: RootDatabase,
     private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
@@ -117,6 +120,8 @@ export class LocalLedgers {
   }
 
   get(sliverId: string): SliverLedger | undefined {
+    const staged = this.staged.get(sliverId);
+    if (staged !== undefined) return staged ?? undefined;
     const found = this.ledgers.get(sliverId);
     if (!found) return undefined;
     const { partition: _partition, ...ledger } = found;
@@ -125,7 +130,28 @@ export class LocalLedgers {
 
   /** The write stamp of a sliver's ledger (cheap: no record is read). */
   head(sliverId: string): WriteStamp | undefined {
+    const staged = this.staged.get(sliverId);
+    if (staged !== undefined) return staged ? { writer: staged.writer, epoch: staged.epoch, version: staged.version } : undefined;
     return this.heads.get(sliverId);
+  }
+
+  /**
+   * Like `write`, but `get` and `head` see the changes at once, before the transaction commits (LMDB makes a
+   * commit durable with an fsync: milliseconds on the hot path). Resolves when durable; a caller that does not
+   * wait must still hear about a failure. Nothing here is the only copy: every record is on the state topic,
+   * and a checkpoint is only ever committed together with the changes below it, so a crash before the
+   * commit leaves a checkpoint that re-reads them.
+   */
+  stage(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
+    const mine = new Map<string, SliverLedger | null>();
+    for (const [sliverId, ledger] of changes) {
+      this.staged.set(sliverId, ledger);
+      mine.set(sliverId, ledger);
+    }
+    const unstage = (): void => {
+      for (const [sliverId, ledger] of mine) if (this.staged.get(sliverId) === ledger) this.staged.delete(sliverId);
+    };
+    return this.write(partition, changes, checkpoint).finally(unstage);
   }
 
   /** Writes (or, with null, deletes) ledgers; resolves when durable. */
