@@ -195,7 +195,9 @@ export class MessagePipeline {
     // The slot bounds operations running, not ledger writes: the answer is recorded without it, still under the lease.
     try {
       if (ran.lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
-      return await this.retry('recording the answer', logger, () => this.o.gate.record(event, ran.result, { ran: true, lease: ran.lease }));
+      const answer = await this.retry('recording the answer', logger, () => this.o.gate.record(event, ran.result, { ran: true, lease: ran.lease }));
+      if (answer) logger.debug({ outcome: answer.result.outcome }, 'answer recorded');
+      return answer;
     } finally {
       await ran.lease.stop();
     }
