@@ -253,6 +253,59 @@ async function cleanup(ctx) {
   if (ctx.state.created) await deleteTopics(ctx.brokers, ctx.state.created, ctx.log);
 }
 
+/**
+ * One batch of `size` answered events written the two ways considered (README "Batched writes"): the ledger
+ * answers in one acknowledged request, then the replies in a second, then the offset commit (what the service
+ * does); or all of it in one Kafka transaction (answers + replies + sendOffsets, then commit). Returns ms per batch.
+ */
+async function writeBatches(ctx, variant, batches, size) {
+  const { state, replies, events, tag } = ctx.state;
+  const kafka = kafkaOf(ctx.brokers);
+  const transactional = variant === 'transaction';
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...(transactional ? { transactionalId: `amh-bench-${tag}-${ctx.state.rep++}`, idempotent: true, maxInFlightRequests: 1 } : {}),
+  });
+  // The offset commit of the non-transactional way: a member of a live group, as the service commits.
+  const consumer = transactional ? null : kafka.consumer({ groupId: `amh-bench-${tag}-commits`, maxWaitTimeInMs: 100 });
+  await producer.connect();
+  if (consumer) {
+    await consumer.connect();
+    const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
+    await consumer.subscribe({ topic: events });
+    await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+    await joined;
+  }
+  const value = Buffer.alloc(600, 7); // about a ledger record / a reply of a VM create
+  let offset = 0;
+  try {
+    const t0 = performance.now();
+    for (let b = 0; b < batches; b++) {
+      const keys = Array.from({ length: size }, (_, i) => `bench-${tag}-${b}-${i}`);
+      const answers = { topic: state, messages: keys.map((key) => ({ key, value })) };
+      const out = { topic: replies, messages: keys.map((key) => ({ key, value })) };
+      offset += size;
+      const offsets = [{ topic: events, partitions: [{ partition: 0, offset: String(offset) }] }];
+      if (transactional) {
+        const tx = await producer.transaction();
+        await tx.sendBatch({ acks: -1, topicMessages: [answers, out] });
+        await tx.sendOffsets({ consumerGroupId: `amh-bench-${tag}-tx`, topics: offsets });
+        await tx.commit();
+      } else {
+        await producer.sendBatch({ acks: -1, topicMessages: [answers] });
+        await producer.sendBatch({ acks: -1, topicMessages: [out] });
+        await consumer.commitOffsets([{ topic: events, partition: 0, offset: String(offset) }]);
+      }
+    }
+    const ms = (performance.now() - t0) / batches;
+    return { ms_per_batch: ms, events_per_s: Math.round((size * 1000) / ms) };
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await consumer?.disconnect().catch(() => undefined);
+  }
+}
+
 /** @type {import('../lib/row.js').Row[]} */
 export const rows = [
   {
@@ -280,6 +333,22 @@ export const rows = [
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachMessage', target: { min: 0.5 } },
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachBatch' },
     ],
+  },
+  {
+    id: 'write-batch-transaction',
+    title: 'one batch of 10 answered events: ledger answers then replies (two requests) vs one Kafka transaction',
+    variants: ['two-requests', 'transaction'],
+    async setup(ctx) {
+      const tag = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+      const topics = { state: `amh-bench-${tag}.state`, replies: `amh-bench-${tag}.replies`, events: `amh-bench-${tag}.events` };
+      await createTopics(ctx.brokers, Object.values(topics), [topics.state]);
+      Object.assign(ctx.state, { ...topics, tag, created: Object.values(topics), rep: 0 });
+    },
+    async measure(variant, ctx) {
+      return writeBatches(ctx, variant, ctx.quick ? 100 : 400, 10);
+    },
+    teardown: cleanup,
+    compare: [{ metric: 'ms_per_batch', subject: 'transaction', baseline: 'two-requests' }],
   },
   {
     id: 'replay-10k',
