@@ -7,6 +7,13 @@
 //   replay-10k: 10k events already answered, read again from offset 0 by a fresh consumer group through
 //     the Service: events/s, and playbook runs (must be 0: every answer comes from the ledger).
 //
+//   write-batch-transaction: one batch of 10 answered events written as the service does (ledger answers, then
+//     replies, then the offset commit: two acknowledged requests and a commit) vs one Kafka transaction
+//     (answers + replies + sendOffsets, commit): ms per batch (README "Batched writes").
+//
+// Tuning and diagnosis: AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}' adds kafka.* settings to the
+// measured service; AMH_BENCH_DEBUG=1 logs the write batcher's request counts and the event loop utilisation.
+//
 // Every variant reads one backlog prepared in setup (fresh topics per row), each repetition with its own
 // group id and reply topic, so the variants do exactly the same work. The relays decode nothing: they are
 // the floor of "consume, produce, commit" with kafkajs on this machine.

@@ -35,15 +35,16 @@ interface Pending {
  * and replies of events finishing at about the same moment go out in one
  * `sendBatch` across topics, acks from all in-sync replicas.
  *
- * One request is in flight at a time. Records arriving while it is out wait
- * for it and go in the next request at once (they have lingered already);
- * an idle batcher waits `lingerMs` for company. So a record is sent only
- * after every record handed in before it was acknowledged or failed: a
- * caller that waits for its write before handing in the next (the ledger
- * answer before the reply, one write per sliver at a time) gets them in the
- * log in that order. Within one request, records keep the order they were
- * handed in (kafkajs groups them per partition in order, so offsets within a
- * partition follow it).
+ * At most `maxInFlight` requests are out at a time (default 1). Records
+ * arriving while they are out wait and go in the next request as soon as one
+ * is back (they have lingered already), so batches grow with load; an idle
+ * batcher waits `lingerMs` for company. Order is the callers' to keep, and
+ * they keep it by waiting: a caller that waits for its write before handing
+ * in the next (the ledger answer before the reply, one write per sliver at a
+ * time) gets them in the log in that order, whatever else shares the
+ * requests. Within one request, records keep the order they were handed in
+ * (kafkajs groups them per partition in order, so offsets within a partition
+ * follow it).
  *
  * A failed request fails every record in it; each caller retries its own
  * write (a write that failed may still be in the log, as with a single send:
