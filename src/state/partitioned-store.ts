@@ -9,6 +9,7 @@ import { LocalLedgers } from './local-ledgers.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
 import { RestoreDelegation, type ChildRestoreSettings, type Restoring } from './restore-delegation.js';
 import { partitionOf } from '../kafka/partition-of.js';
+import { encodeState } from './encoded.js';
 import type { WriteBatcher } from '../kafka/write-batcher.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
@@ -275,7 +276,7 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   /** One ledger record, acknowledged by all in-sync replicas: its partition and its own offset. */
   private async produce(record: SliverLedger): Promise<{ partition: number; offset: bigint }> {
-    const value = this.o.codec.encode('state', record);
+    const value = encodeState(this.o.codec, record);
     if (this.o.batcher && this.allPartitions.length > 0) {
       // The partition named here (the producer's own choice for the key), so the batched write knows its offset.
       const partition = partitionOf(this.o.topic, record.sliver_id, this.allPartitions.length);
