@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns } from './ansible/index.js';
@@ -100,6 +101,9 @@ export class Service {
     ({ instanceId: this.instanceId, registry: this.registry, codec: this.codec, kafka: this.kafka } = this.core);
     this.lanes = new KeyedLanes(deps.config.consumer.concurrency);
     this.running = new RunningOps(deps.config.consumer.cancel_create_on_close);
+    // Every accepted event (up to consumer.max_queued) may wait on these at once, e.g. retrying a write while the
+    // broker is away: many listeners is the design here, not a leak (Node warns past 10).
+    setMaxListeners(0, this.cancel.signal, this.hardStop.signal);
     const { topics } = deps.config.kafka;
     this.monitor = new Monitor({
       config: deps.config,
