@@ -40,8 +40,8 @@ interface Meta {
  * is held in the JavaScript heap.
  */
 export class LocalLedgers {
-  /** Changes handed to `stage` and not committed yet (null: a deletion), newest per sliver. */
-  private readonly staged = new Map<string, SliverLedger | null>();
+  /** Changes handed to `stage` and not committed yet (ledger null: a deletion), newest per sliver. */
+  private readonly staged = new Map<string, Staged>();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -121,7 +121,7 @@ export class LocalLedgers {
 
   get(sliverId: string): SliverLedger | undefined {
     const staged = this.staged.get(sliverId);
-    if (staged !== undefined) return staged ?? undefined;
+    if (staged) return staged.ledger ?? undefined;
     const found = this.ledgers.get(sliverId);
     if (!found) return undefined;
     const { partition: _partition, ...ledger } = found;
@@ -130,7 +130,7 @@ export class LocalLedgers {
 
   /** The write stamp of a sliver's ledger (cheap: no record is read). */
   head(sliverId: string): WriteStamp | undefined {
-    const staged = this.staged.get(sliverId);
+    const staged = this.staged.get(sliverId)?.ledger;
     if (staged !== undefined) return staged ? { writer: staged.writer, epoch: staged.epoch, version: staged.version } : undefined;
     return this.heads.get(sliverId);
   }
@@ -143,13 +143,14 @@ export class LocalLedgers {
    * commit leaves a checkpoint that re-reads them.
    */
   stage(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
-    const mine = new Map<string, SliverLedger | null>();
+    const mine = new Map<string, Staged>();
     for (const [sliverId, ledger] of changes) {
-      this.staged.set(sliverId, ledger);
-      mine.set(sliverId, ledger);
+      const entry = { partition, ledger };
+      this.staged.set(sliverId, entry);
+      mine.set(sliverId, entry);
     }
     const unstage = (): void => {
-      for (const [sliverId, ledger] of mine) if (this.staged.get(sliverId) === ledger) this.staged.delete(sliverId);
+      for (const [sliverId, entry] of mine) if (this.staged.get(sliverId) === entry) this.staged.delete(sliverId);
     };
     return this.write(partition, changes, checkpoint).finally(unstage);
   }
@@ -191,12 +192,16 @@ export class LocalLedgers {
     });
   }
 
-  /** The ledgers of one partition, in sliver id order. */
+  /** The ledgers of one partition: those committed in sliver id order, then those staged and not committed yet. */
   *ledgersOf(partition: number): Generator<SliverLedger> {
+    const pending = [...this.staged].filter(([, s]) => s.partition === partition);
+    const seen = new Set<string>();
     for (const [, sliverId] of this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })) {
+      seen.add(sliverId);
       const ledger = this.get(sliverId);
       if (ledger) yield ledger;
     }
+    for (const [sliverId, { ledger }] of pending) if (ledger && !seen.has(sliverId)) yield ledger;
   }
 
   count(partition: number): number {
@@ -222,6 +227,12 @@ export class LocalLedgers {
       // No mark: the next start checks the store, which is only slower.
     }
   }
+}
+
+/** A change handed to `stage`, not committed yet. */
+interface Staged {
+  partition: number;
+  ledger: SliverLedger | null;
 }
 
 /** Written at a clean close: the data file's size and times then. Removed at open, so a crash leaves none. */
