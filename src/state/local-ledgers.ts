@@ -192,16 +192,33 @@ export class LocalLedgers {
     });
   }
 
-  /** The ledgers of one partition: those committed in sliver id order, then those staged and not committed yet. */
+  /** The ledgers of one partition in sliver id order, staged ones not committed yet included. */
   *ledgersOf(partition: number): Generator<SliverLedger> {
-    const pending = [...this.staged].filter(([, s]) => s.partition === partition);
-    const seen = new Set<string>();
-    for (const [, sliverId] of this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })) {
-      seen.add(sliverId);
-      const ledger = this.get(sliverId);
+    // Staged slivers not committed yet, merged in order (the committed keys come sorted).
+    const pending = [...this.staged]
+      .filter(([, s]) => s.partition === partition && s.ledger !== null)
+      .map(([id]) => id)
+      .sort();
+    const listed = new Set<string>();
+    const list = (sliverId: string): SliverLedger | undefined => {
+      if (listed.has(sliverId)) return undefined;
+      listed.add(sliverId);
+      return this.get(sliverId);
+    };
+    let next = 0;
+    const committed = this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] });
+    for (const [, sliverId] of committed) {
+      for (; next < pending.length && (pending[next] as string) <= sliverId; next++) {
+        const ledger = list(pending[next] as string);
+        if (ledger) yield ledger;
+      }
+      const ledger = list(sliverId);
       if (ledger) yield ledger;
     }
-    for (const [sliverId, { ledger }] of pending) if (ledger && !seen.has(sliverId)) yield ledger;
+    for (; next < pending.length; next++) {
+      const ledger = list(pending[next] as string);
+      if (ledger) yield ledger;
+    }
   }
 
   count(partition: number): number {
