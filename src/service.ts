@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { reapOrphanRuns, type WarmPool } from './ansible/index.js';
@@ -13,6 +14,7 @@ import { ConsumerRunner } from './kafka/consumer-runner.js';
 import { SlidingWindowLimit } from './kafka/rate-limit.js';
 import { expectedTopics, toTopicSpec } from './kafka/topic-specs.js';
 import { ensureTopics } from './kafka/topics.js';
+import { WriteBatcher } from './kafka/write-batcher.js';
 import { asKafkaSecurityError, verifyKafkaAccess } from './kafka/security.js';
 import { retryTransient } from './kafka/transient.js';
 import { TypedEmitter, type ServiceEvents } from './observability/events.js';
@@ -81,6 +83,7 @@ export class Service {
   private readonly hardStop = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
+  private batcher: WriteBatcher | null = null;
   private store: PartitionedLedgerStore | null = null;
   private runnerLoop: ConsumerRunner | null = null;
   private sweeper: LedgerSweeper | null = null;
@@ -98,6 +101,9 @@ export class Service {
     ({ instanceId: this.instanceId, registry: this.registry, codec: this.codec, kafka: this.kafka } = this.core);
     this.lanes = new KeyedLanes(deps.config.consumer.concurrency);
     this.running = new RunningOps(deps.config.consumer.cancel_create_on_close);
+    // Every accepted event (up to consumer.max_queued) may wait on these at once, e.g. retrying a write while the
+    // broker is away: many listeners is the design here, not a leak (Node warns past 10).
+    setMaxListeners(0, this.cancel.signal, this.hardStop.signal);
     const { topics } = deps.config.kafka;
     this.monitor = new Monitor({
       config: deps.config,
@@ -175,6 +181,9 @@ export class Service {
       this.producer = producer;
       this.monitor.watch(producer);
       await startup('connecting the producer', () => producer.connect());
+      // Ledger writes and replies of events finishing together share produce requests (README "Batched writes").
+      const { linger, max_records, max_bytes, max_in_flight } = config.kafka.write_batch;
+      this.batcher = new WriteBatcher(producer, { lingerMs: linger, maxCount: max_records, maxBytes: max_bytes, maxInFlight: max_in_flight });
       if (topics.progress) {
         const publisher = new ProgressPublisher({ producer, codec: this.codec, topic: topics.progress, instanceId: this.instanceId, logger });
         this.progress = { publisher, detach: this.events.on('progress', publisher.onProgress) };
@@ -190,6 +199,7 @@ export class Service {
         onFailure: (err) => this.fail(err, logger),
         onRestored: (restore) => this.events.emit('ledgerRestored', restore),
         restoreInChild: childRestore(config, this.core),
+        batcher: this.batcher,
       });
       const store = this.store;
       await startup('opening the ledgers', () => store.start());
@@ -212,7 +222,7 @@ export class Service {
         executor: this.core.executor,
         lanes: this.lanes,
         running: this.running,
-        replies: new ReplyPublisher(this.producer, this.codec, topics.replies),
+        replies: new ReplyPublisher(this.batcher.asProducer(), this.codec, topics.replies),
         deadLetters: new DeadLetterPublisher(this.producer, topics.dead_letter),
         deadLetterLimit: new SlidingWindowLimit(c.dead_letter_limit.max, c.dead_letter_limit.window),
         maxEventBytes: c.max_event_bytes,
@@ -409,6 +419,10 @@ export class Service {
     this.progress?.detach();
     await this.progress?.publisher.flush();
     await Promise.allSettled([this.consumer?.disconnect(), this.store?.stop()]);
+    // Writes still queued (none once the pipeline is done; bounded in case the broker is gone) go before the producer.
+    const timer = new AbortController();
+    await Promise.race([this.batcher?.stop().catch(() => undefined), sleep(FINAL_COMMIT_MS, timer.signal).catch(() => undefined)]);
+    timer.abort();
     await this.producer?.disconnect().catch(() => undefined);
   }
 }

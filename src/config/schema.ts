@@ -138,6 +138,21 @@ export const configSchema = z
           .object({ url: httpUrl.nullable().default(null) })
           .strict()
           .default({ url: null }),
+        /**
+         * The service's acknowledged writes (ledger marks, ledger answers, replies) of events finishing at about the same
+         * moment go out in one produce request (README "Batched writes"). `linger`: how long the first write of an idle
+         * batcher waits for others (0: only writes of the same tick); `max_records` / `max_bytes`: bounds of one request
+         * (a larger single record goes alone; keep `max_bytes` below the broker's `message.max.bytes`).
+         */
+        write_batch: z
+          .object({
+            linger: duration.refine((ms) => ms <= 1_000, 'expected at most 1s').default(1),
+            max_records: z.number().int().min(1).max(10_000).default(500),
+            max_bytes: z.number().int().min(1024).default(1024 * 1024),
+            max_in_flight: z.number().int().min(1).max(16).default(1),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,7 @@ type ConsumerConfig = ParsedConfig['consumer'];
 import { buildResult } from '../results/builder.js';
 import { encodeFitted } from '../results/fit.js';
 import { appliedReply, claim, decide, digestOf, shareReply, emptyLedger, leaseExpiry, recordAnswer, release, renew, type Decision } from '../state/ledger.js';
+import { encodeState } from '../state/encoded.js';
 import type { LedgerStore } from '../state/store.js';
 import { sleep } from '../lib/abort.js';
 
@@ -192,7 +193,7 @@ export class LedgerGate {
    */
   private fit(record: SliverLedger): SliverLedger {
     let fitted = record;
-    while (this.o.codec.encode('state', fitted).length > this.o.maxRecordBytes) {
+    while (encodeState(this.o.codec, fitted).length > this.o.maxRecordBytes) {
       const [oldest, ...rest] = fitted.entries;
       const applied = fitted.applied;
       if (oldest && rest.length > 0) fitted = { ...fitted, entries: rest, digests: [...fitted.digests, digestOf(oldest)], applied: shareReply(applied, rest, appliedReply(fitted)) };

@@ -12,7 +12,7 @@ import { buildResult } from '../results/builder.js';
 import type { DeadLetterPublisher } from '../results/dead-letter.js';
 import type { ReplyPublisher } from '../results/reply-publisher.js';
 import { decodeMessage } from './01-decode.js';
-import type { Answer, LedgerGate } from './02-gate.js';
+import type { Answer, Lease, LedgerGate } from './02-gate.js';
 import { runEvent } from './03-run.js';
 import { publishAnswer } from './05-reply.js';
 import type { Decision } from '../state/ledger.js';
@@ -190,11 +190,24 @@ export class MessagePipeline {
       logger.info(message);
       return this.without(event, logger, 'CANCELLED', message);
     }
-    return this.o.lanes.withSlot(() => this.run(event, decision.interrupted, source, logger));
+    const ran = await this.o.lanes.withSlot(() => this.run(event, decision.interrupted, source, logger));
+    if (ran === null || ran === 'revoked') return ran;
+    // The slot bounds operations running, not ledger writes: the answer is recorded without it, still under the lease.
+    try {
+      if (ran.lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
+      const answer = await this.retry('recording the answer', logger, () => this.o.gate.record(event, ran.result, { ran: true, lease: ran.lease }));
+      if (answer) logger.debug({ outcome: answer.result.outcome }, 'answer recorded');
+      return answer;
+    } finally {
+      await ran.lease.stop();
+    }
   }
 
-  /** Holding a slot: claim the lease, run, record under the lease. */
-  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<LaneAnswer | null> {
+  /**
+   * Holding a slot: claim the lease and run. The lease comes back still held with the result (the caller
+   * records the answer under it, then stops it); on every other way out it is stopped here.
+   */
+  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<{ result: SliverResult; lease: Lease } | 'revoked' | null> {
     if (source.owned.aborted) return 'revoked';
     // Shutdown grace over: start nothing new. The event stays uncommitted and runs after the restart.
     if (this.o.cancel.aborted) throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
@@ -202,6 +215,7 @@ export class MessagePipeline {
     if (!lease) return null;
     const operation = this.o.running.start(event, source.partition);
     const signal = linkSignals(operation, lease.lost);
+    let handedOver = false;
     try {
       this.o.events.emit('started', { event });
       logger.info('operation started');
@@ -228,11 +242,12 @@ export class MessagePipeline {
         await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
         return 'revoked';
       }
-      return await this.retry('recording the answer', logger, () => this.o.gate.record(event, result, { ran: true, lease }));
+      handedOver = true;
+      return { result, lease };
     } finally {
       signal.dispose();
       this.o.running.finish(event);
-      await lease.stop();
+      if (!handedOver) await lease.stop();
     }
   }
 

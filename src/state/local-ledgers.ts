@@ -40,6 +40,9 @@ interface Meta {
  * is held in the JavaScript heap.
  */
 export class LocalLedgers {
+  /** Changes handed to `stage` and not committed yet (ledger null: a deletion), newest per sliver. */
+  private readonly staged = new Map<string, Staged>();
+
   private constructor(
     private readonly root: RootDatabase,
     private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
@@ -117,6 +120,8 @@ export class LocalLedgers {
   }
 
   get(sliverId: string): SliverLedger | undefined {
+    const staged = this.staged.get(sliverId);
+    if (staged) return staged.ledger ?? undefined;
     const found = this.ledgers.get(sliverId);
     if (!found) return undefined;
     const { partition: _partition, ...ledger } = found;
@@ -125,7 +130,29 @@ export class LocalLedgers {
 
   /** The write stamp of a sliver's ledger (cheap: no record is read). */
   head(sliverId: string): WriteStamp | undefined {
+    const staged = this.staged.get(sliverId)?.ledger;
+    if (staged !== undefined) return staged ? { writer: staged.writer, epoch: staged.epoch, version: staged.version } : undefined;
     return this.heads.get(sliverId);
+  }
+
+  /**
+   * Like `write`, but `get` and `head` see the changes at once, before the transaction commits (LMDB makes a
+   * commit durable with an fsync: milliseconds on the hot path). Resolves when durable; a caller that does not
+   * wait must still hear about a failure. Nothing here is the only copy: every record is on the state topic,
+   * and a checkpoint is only ever committed together with the changes below it, so a crash before the
+   * commit leaves a checkpoint that re-reads them.
+   */
+  stage(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
+    const mine = new Map<string, Staged>();
+    for (const [sliverId, ledger] of changes) {
+      const entry = { partition, ledger };
+      this.staged.set(sliverId, entry);
+      mine.set(sliverId, entry);
+    }
+    const unstage = (): void => {
+      for (const [sliverId, entry] of mine) if (this.staged.get(sliverId) === entry) this.staged.delete(sliverId);
+    };
+    return this.write(partition, changes, checkpoint).finally(unstage);
   }
 
   /** Writes (or, with null, deletes) ledgers; resolves when durable. */
@@ -165,10 +192,31 @@ export class LocalLedgers {
     });
   }
 
-  /** The ledgers of one partition, in sliver id order. */
+  /** The ledgers of one partition in sliver id order, staged ones not committed yet included. */
   *ledgersOf(partition: number): Generator<SliverLedger> {
-    for (const [, sliverId] of this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })) {
-      const ledger = this.get(sliverId);
+    // Staged slivers not committed yet, merged in order (the committed keys come sorted).
+    const pending = [...this.staged]
+      .filter(([, s]) => s.partition === partition && s.ledger !== null)
+      .map(([id]) => id)
+      .sort();
+    const listed = new Set<string>();
+    const list = (sliverId: string): SliverLedger | undefined => {
+      if (listed.has(sliverId)) return undefined;
+      listed.add(sliverId);
+      return this.get(sliverId);
+    };
+    let next = 0;
+    const committed = this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] });
+    for (const [, sliverId] of committed) {
+      for (; next < pending.length && (pending[next] as string) <= sliverId; next++) {
+        const ledger = list(pending[next] as string);
+        if (ledger) yield ledger;
+      }
+      const ledger = list(sliverId);
+      if (ledger) yield ledger;
+    }
+    for (; next < pending.length; next++) {
+      const ledger = list(pending[next] as string);
       if (ledger) yield ledger;
     }
   }
@@ -196,6 +244,12 @@ export class LocalLedgers {
       // No mark: the next start checks the store, which is only slower.
     }
   }
+}
+
+/** A change handed to `stage`, not committed yet. */
+interface Staged {
+  partition: number;
+  ledger: SliverLedger | null;
 }
 
 /** Written at a clean close: the data file's size and times then. Removed at open, so a crash leaves none. */

@@ -1,13 +1,16 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
-import { AmhError, TransientError } from '../errors/index.js';
+import { AmhError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { applyChangelog } from './changelog-apply.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 import { LocalLedgers } from './local-ledgers.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
 import { RestoreDelegation, type ChildRestoreSettings, type Restoring } from './restore-delegation.js';
+import { partitionOf } from '../kafka/partition-of.js';
+import { encodeState } from './encoded.js';
+import type { WriteBatcher } from '../kafka/write-batcher.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
@@ -29,6 +32,8 @@ export interface PartitionedLedgerStoreOptions {
   onRestored?: (restore: { partition: number; durationMs: number; applied: number }) => void;
   /** Bulk restores in a child process (see `assign`); without it every restore runs in this process. */
   restoreInChild?: ChildRestoreSettings;
+  /** Ledger writes through the service's write batcher (`kafka.write_batch`); without it each write is its own request. */
+  batcher?: WriteBatcher;
 }
 
 export type { ChildRestoreSettings };
@@ -59,6 +64,8 @@ export class PartitionedLedgerStore implements LedgerStore {
   private failure: AmhError | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
+  /** The last local commit handed to the background (see `commitInBackground`). */
+  private committing: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: PartitionedLedgerStoreOptions) {
     this.delegation = new RestoreDelegation(o.restoreInChild, {
@@ -242,23 +249,18 @@ export class PartitionedLedgerStore implements LedgerStore {
       this.reads.wakeAll();
       await this.delegation.stop();
       await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
+      await this.committing;
       await this.local?.close().catch(() => undefined);
     })();
     return this.stopping;
   }
 
   private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
-    const [meta] = await this.o.producer.send({
-      topic: this.o.topic,
-      acks: -1,
-      messages: [{ key: record.sliver_id, value: this.o.codec.encode('state', record) }],
-    });
-    if (!meta?.baseOffset) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
-    const partition = meta.partition;
-    const offset = BigInt(meta.baseOffset);
+    const { partition, offset } = await this.produce(record);
     // A partition this instance does not follow never reads the record back: it counts once acknowledged.
     if (confirm === 'ack' || !this.parts.has(partition)) {
-      if (supersedes(record, this.requireLocal().head(record.sliver_id))) await this.requireLocal().write(partition, new Map([[record.sliver_id, record]]));
+      // Seen by every read from now on; its commit to disk is not waited for (the state topic holds the record).
+      if (supersedes(record, this.requireLocal().head(record.sliver_id))) this.commitInBackground(this.requireLocal().stage(partition, new Map([[record.sliver_id, record]])));
       return;
     }
     const deadline = Date.now() + this.timeoutMs;
@@ -270,6 +272,21 @@ export class PartitionedLedgerStore implements LedgerStore {
       }
       await this.reads.next(1000);
     }
+  }
+
+  /** One ledger record, acknowledged by all in-sync replicas: its partition and its own offset. */
+  private async produce(record: SliverLedger): Promise<{ partition: number; offset: bigint }> {
+    const value = encodeState(this.o.codec, record);
+    if (this.o.batcher && this.allPartitions.length > 0) {
+      // The partition named here (the producer's own choice for the key), so the batched write knows its offset.
+      const partition = partitionOf(this.o.topic, record.sliver_id, this.allPartitions.length);
+      const written = await this.o.batcher.write(this.o.topic, { key: record.sliver_id, value, partition });
+      if (written.offset === null) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
+      return { partition, offset: written.offset };
+    }
+    const [meta] = await this.o.producer.send({ topic: this.o.topic, acks: -1, messages: [{ key: record.sliver_id, value }] });
+    if (!meta?.baseOffset) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
+    return { partition: meta.partition, offset: BigInt(meta.baseOffset) };
   }
 
   private async applyBatch({ batch }: EachBatchPayload): Promise<void> {
@@ -288,11 +305,20 @@ export class PartitionedLedgerStore implements LedgerStore {
     for (const c of conflicts) this.conflict(c.sliverId, c.known, c.ignored, p, c.offset);
     if (this.parts.get(p) !== state) return; // revoked meanwhile
     if (next > state.position) {
-      await local.write(p, changes, next);
+      // Readers (and writers waiting for their read-back) see the batch at once; its commit (with the checkpoint)
+      // goes to disk meanwhile. One batch commits at a time, so at most two batches are seen and not yet durable.
+      await this.committing;
+      this.commitInBackground(local.stage(p, changes, next));
       state.position = next;
     }
     this.checkRestored(p, state);
     this.reads.wakeAll();
+  }
+
+  /** A local commit nobody waits for: the next batch waits for it, and a failure stops the store (nothing else is safe). */
+  private commitInBackground(commit: Promise<void>): void {
+    const tracked = commit.catch((err: unknown) => this.fail(new AmhError(`local ledger store write failed: ${errorMessage(err)}`, { cause: err })));
+    this.committing = tracked;
   }
 
   /** This process's reader follows the partition again, from where the child left it. */

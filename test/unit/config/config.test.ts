@@ -99,6 +99,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'sometimes' } })).toThrow(/AMH_RUNTIME__WARM_RUNNER__ENABLED/);
   });
 
+  it('batches writes with a 1 ms linger by default; bad write_batch values are refused naming the path', () => {
+    const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(config.kafka.write_batch).toEqual({ linger: 1, max_records: 500, max_bytes: 1024 * 1024, max_in_flight: 1 });
+    const tuned = loadConfig({ path: configFile('handlers:\n  vm: {}\nkafka: { write_batch: { linger: 0, max_records: 50 } }\n'), env: {} });
+    expect(tuned.kafka.write_batch).toMatchObject({ linger: 0, max_records: 50 });
+    const bad: [string, RegExp][] = [
+      ['{ linger: soon }', /`kafka\.write_batch\.linger`: expected a duration/],
+      ['{ linger: 5s }', /`kafka\.write_batch\.linger`: expected at most 1s/],
+      ['{ max_records: 0 }', /`kafka\.write_batch\.max_records`/],
+      ['{ max_bytes: 100 }', /`kafka\.write_batch\.max_bytes`/],
+      ['{ max_in_flight: 2.5 }', /`kafka\.write_batch\.max_in_flight`/],
+      ['{ lingr: 1 }', /`kafka\.write_batch`: unknown key/],
+    ];
+    for (const [value, message] of bad) {
+      const file = configFile(`handlers:\n  vm: {}\nkafka: { write_batch: ${value} }\n`);
+      expect(() => loadConfig({ path: file, env: {} }), value).toThrow(message);
+    }
+  });
+
   it('refuses a shutdown deadline that is not longer than the grace, naming the path', () => {
     const file = configFile('handlers:\n  vm: {}\nconsumer: { shutdown_grace: 30s, shutdown_timeout: 10s }\n');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/consumer\.shutdown_timeout/);

@@ -25,6 +25,30 @@ describe('LocalLedgers', () => {
     await again.close();
   });
 
+  it('stage: reads see staged changes before their commit (get, head, ledgersOf); the checkpoint only once committed', async () => {
+    const dir = join(root, 'staged');
+    const store = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    await store.write(1, new Map([['old', { ...emptyLedger('old'), version: 1 }]]), 5n);
+    const committed = store.stage(1, new Map([['new', { ...emptyLedger('new'), version: 4, writer: 'me' }], ['old', null]]), 9n);
+    // Not committed yet (LMDB commits asynchronously): visible to reads anyway, deletions included.
+    expect(store.checkpoint(1)).toBe(5n);
+    expect(store.get('new')?.version).toBe(4);
+    expect(store.head('new')).toEqual({ writer: 'me', epoch: 0, version: 4 });
+    expect(store.get('old')).toBeUndefined();
+    expect(store.head('old')).toBeUndefined();
+    expect([...store.ledgersOf(1)].map((l) => l.sliver_id)).toEqual(['new']);
+    expect([...store.ledgersOf(0)]).toEqual([]);
+    await committed;
+    expect(store.checkpoint(1)).toBe(9n);
+    expect(store.get('new')?.version).toBe(4);
+    expect([...store.ledgersOf(1)].map((l) => l.sliver_id)).toEqual(['new']);
+    await store.close();
+    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    expect(again.get('new')?.version).toBe(4);
+    expect(again.get('old')).toBeUndefined();
+    await again.close();
+  });
+
   it('attach (the restore child) opens only the store its parent opened for that topic, and wipes nothing', async () => {
     const dir = join(root, 'attached');
     const parent = LocalLedgers.open(dir, 'amh.state', silentLogger());
