@@ -14,7 +14,7 @@
 // See bench/README.md for how to read the numbers.
 
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
+import { vmRedeem } from './lib/events.mjs';
 import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -394,28 +395,6 @@ async function produceBacklog(kafka, topic, N, tag, batch) {
     await producer.disconnect();
   }
   return { ms: performance.now() - t, bytes };
-}
-
-/** A VM redeem as the AM sends it (as test/helpers/events.ts builds it). */
-function vmRedeem(sliverId) {
-  return {
-    event_id: randomUUID(),
-    operation: 'REDEEM',
-    sliver_id: sliverId,
-    slice_id: 'bench-slice',
-    resource_type: 'VM',
-    sequence: 1,
-    timestamp: Date.now(),
-    node_sliver: {
-      name: 'node1',
-      site: 'SIM1',
-      worker: 'sim-worker-1',
-      instance_type: 'fabric.c2.m8.d10',
-      capacities: { core: 2, ram: 8, disk: 10 },
-      image: 'default_rocky_9',
-    },
-    slice: { user_ssh_keys: [{ key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIbench bench@example', comment: 'bench' }] },
-  };
 }
 
 function writeConfig(dir, topics, tag, o) {

@@ -2,6 +2,7 @@
 // directory, running the sim playbooks with real ansible-playbook: what the
 // playbook-op and makespan rows measure. Results are awaited by event id.
 
+import { vmRedeem } from './events.mjs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -107,25 +108,7 @@ export async function startService({ repo, dir, brokers, topics, kafka, concurre
 
 /** A plain VM event (REDEEM unless given) on sim-worker-1; `labels` e.g. { 'sim.boot_seconds': '2' }. */
 export function vmEvent(sliverId, { operation = 'REDEEM', sequence = 1, labels = {}, core = 1 } = {}) {
-  return {
-    event_id: randomUUID(),
-    operation,
-    sliver_id: sliverId,
-    slice_id: 'bench-slice',
-    resource_type: 'VM',
-    sequence,
-    timestamp: Date.now(),
-    node_sliver: {
-      name: 'node1',
-      site: 'SIM1',
-      worker: 'sim-worker-1',
-      instance_type: 'fabric.c1.m2.d10',
-      capacities: { core, ram: 2, disk: 10 },
-      image: 'default_rocky_9',
-      labels,
-    },
-    slice: { user_ssh_keys: [{ key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKey bench@example', comment: 'bench' }] },
-  };
+  return vmRedeem(sliverId, { instance_type: 'fabric.c1.m2.d10', capacities: { core, ram: 2, disk: 10 }, labels }, { operation, sequence });
 }
 
 /** CPU seconds of this process's reaped children so far (ansible-playbook and its workers), from /proc/self/stat. */

@@ -18,11 +18,12 @@
 // group id and reply topic, so the variants do exactly the same work. The relays decode nothing: they are
 // the floor of "consume, produce, commit" with kafkajs on this machine.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
+import { vmRedeem } from '../lib/events.mjs';
 
 const PARTITIONS = 3;
 
@@ -87,27 +88,6 @@ async function produceBacklog(api, brokers, topic, n, tag) {
   } finally {
     await producer.disconnect();
   }
-}
-
-function vmRedeem(sliverId) {
-  return {
-    event_id: randomUUID(),
-    operation: 'REDEEM',
-    sliver_id: sliverId,
-    slice_id: 'bench-slice',
-    resource_type: 'VM',
-    sequence: 1,
-    timestamp: Date.now(),
-    node_sliver: {
-      name: 'node1',
-      site: 'SIM1',
-      worker: 'sim-worker-1',
-      instance_type: 'fabric.c2.m8.d10',
-      capacities: { core: 2, ram: 8, disk: 10 },
-      image: 'default_rocky_9',
-    },
-    slice: { user_ssh_keys: [{ key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIbench bench@example', comment: 'bench' }] },
-  };
 }
 
 /** A PlaybookRunner that answers at once (a no-op handler): what is measured is the pipeline around it. */

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { vmRedeem } from '../lib/events.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -181,36 +182,20 @@ export const rows = [
 /** The event the AM would send for a VM with four components, decoded as the service would (defaults filled in). */
 async function vmCreateEvent(codec) {
   const sliverId = `bench-${randomUUID().slice(0, 8)}`;
-  const raw = {
-    event_id: randomUUID(),
-    operation: 'REDEEM',
-    sliver_id: sliverId,
-    slice_id: 'bench-slice',
-    resource_type: 'VM',
-    sequence: 1,
-    timestamp: Date.now(),
-    node_sliver: {
-      name: 'node1',
-      site: 'SIM1',
-      worker: 'sim-worker-1',
-      instance_type: 'fabric.c2.m8.d10',
-      capacities: { core: 2, ram: 8, disk: 10 },
-      image: 'default_rocky_9',
-      components: [
-        { name: 'GPU1', type: 'GPU', model: 'Tesla T4', bdfs: ['0000:25:00.0'] },
-        {
-          name: 'NIC1',
-          type: 'SmartNIC',
-          model: 'ConnectX-6',
-          bdfs: ['0000:41:00.0', '0000:41:00.1'],
-          interfaces: [{ name: 'NIC1-p1', ipv4: '192.168.10.2/24', auto_config: true }, { name: 'NIC1-p2' }],
-        },
-        { name: 'NVME1', type: 'NVME', model: 'P4510', bdfs: ['0000:21:00.0'] },
-        { name: 'data1', type: 'Storage', auto_mount: true, labels: { local_name: 'scratch' } },
-      ],
-      labels: {},
-    },
-    slice: { user_ssh_keys: [{ key: 'ssh-ed25519 AAAAC3Nza bench', comment: 'bench' }] },
-  };
+  const raw = vmRedeem(sliverId, {
+    components: [
+      { name: 'GPU1', type: 'GPU', model: 'Tesla T4', bdfs: ['0000:25:00.0'] },
+      {
+        name: 'NIC1',
+        type: 'SmartNIC',
+        model: 'ConnectX-6',
+        bdfs: ['0000:41:00.0', '0000:41:00.1'],
+        interfaces: [{ name: 'NIC1-p1', ipv4: '192.168.10.2/24', auto_config: true }, { name: 'NIC1-p2' }],
+      },
+      { name: 'NVME1', type: 'NVME', model: 'P4510', bdfs: ['0000:21:00.0'] },
+      { name: 'data1', type: 'Storage', auto_mount: true, labels: { local_name: 'scratch' } },
+    ],
+    labels: {},
+  });
   return (await codec.decode('event', codec.encode('event', raw))).value;
 }
