@@ -114,13 +114,6 @@ export class KeyedLanes {
     ) as Promise<T>;
   }
 
-  /** Running background tasks not yet asked to yield. */
-  get preemptible(): number {
-    let n = 0;
-    for (const c of this.background) if (!c.signal.aborted) n++;
-    return n;
-  }
-
   /** Asks background tasks to yield, newest first, until each waiting event has a slot to come. */
   private preemptFor(): void {
     let yielding = 0;

@@ -9,6 +9,9 @@ import { probeSlots, probeTime } from '../../../src/reconcile/schedule.js';
 import { buildResult } from '../../../src/results/builder.js';
 import { emptyLedger, recordAnswer } from '../../../src/state/ledger.js';
 import { vmEvent } from '../../helpers/events.js';
+import type { pipelineHarness } from '../../helpers/pipeline.js';
+
+type PipelineHarness = ReturnType<typeof pipelineHarness>;
 
 const catalog = SchemaCatalog.load();
 const codec = new AvroCodec(catalog);
@@ -151,6 +154,33 @@ describe('schedule', () => {
   });
 });
 
+/** A reconciler over slivers of a pipeline harness, probing through its lanes as the service does. */
+function besidePipeline(h: PipelineHarness, slivers: string[], execute: ReconcilerOptions['execute'], intervalMs: number) {
+  const events = new TypedEmitter<ServiceEvents>();
+  const outcomes: string[] = [];
+  events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
+  const reconciler = new Reconciler({
+    store: { ledgersOf: () => slivers.map((id) => h.store.get(id)!), get: (id) => h.store.get(id) },
+    partitions: () => [0],
+    owns: () => true,
+    running: h.running,
+    execute,
+    withSlot: (task) => h.lanes.withBackgroundSlot(task),
+    codec: h.codec,
+    handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
+    publish: async () => undefined,
+    repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
+    intervalMs,
+    maxProbes: 1,
+    instanceId: 'me',
+    topic: 'events',
+    logger: silentLogger(),
+    events,
+    onFatal: () => undefined,
+  });
+  return { reconciler, outcomes };
+}
+
 describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', () => {
   it('never probes a sliver whose event is queued (waiting for a slot) or running; probes both once they are answered', async () => {
     const { pipelineHarness } = await import('../../helpers/pipeline.js');
@@ -166,28 +196,7 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
     await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
     await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 }));
     const probes: string[] = [];
-    const events = new TypedEmitter<ServiceEvents>();
-    const outcomes: string[] = [];
-    events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
-    const reconciler = new Reconciler({
-      store: { ledgersOf: () => ['S', 'T'].map((id) => h.store.get(id)!), get: (id) => h.store.get(id) },
-      partitions: () => [0],
-      owns: () => true,
-      running: h.running,
-      execute: async (e) => (probes.push(e.sliver_id), answer(e, 'EXISTS')),
-      withSlot: (task) => h.lanes.withBackgroundSlot(task),
-      codec: h.codec,
-      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
-      publish: async () => undefined,
-      repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
-      intervalMs: 100,
-      maxProbes: 1,
-      instanceId: 'me',
-      topic: 'events',
-      logger: silentLogger(),
-      events,
-      onFatal: () => undefined,
-    });
+    const { reconciler, outcomes } = besidePipeline(h, ['S', 'T'], async (e) => (probes.push(e.sliver_id), answer(e, 'EXISTS')), 100);
     const modifyS = h.handle(h.event({ sliver_id: 'S', event_id: 'mS', sequence: 2, operation: 'MODIFY' })); // runs, holding the only slot
     const modifyT = h.handle(h.event({ sliver_id: 'T', event_id: 'mT', sequence: 2, operation: 'MODIFY' })); // queued for the slot
     await new Promise((r) => setTimeout(r, 20));
@@ -208,36 +217,16 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
       execute: async (e) => (ran.push(`${e.operation} ${e.sliver_id}`), buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') })),
     });
     await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
-    const events = new TypedEmitter<ServiceEvents>();
-    const outcomes: string[] = [];
-    events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
     let probing: () => void = () => undefined;
     const probeStarted = new Promise<void>((r) => (probing = r));
-    const reconciler = new Reconciler({
-      store: { ledgersOf: () => [h.store.get('S')!], get: (id) => h.store.get(id) },
-      partitions: () => [0],
-      owns: () => true,
-      running: h.running,
-      // A slow probe (a playbook of 3 s) that ends early only when its signal is aborted, as the runner does.
-      execute: (e, { signal }) =>
-        new Promise<SliverResult>((resolve) => {
-          probing();
-          const timer = setTimeout(() => resolve(answer(e, 'EXISTS')), 3_000);
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve(buildResult(e, { outcome: 'FAILED', message: 'killed', startedAt: 0, finishedAt: 1 }))));
-        }),
-      withSlot: (task) => h.lanes.withBackgroundSlot(task),
-      codec: h.codec,
-      handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
-      publish: async () => undefined,
-      repair: async () => ({ action: 'RECREATE', outcome: 'SKIPPED', event_id: null, message: '' }),
-      intervalMs: 50,
-      maxProbes: 1,
-      instanceId: 'me',
-      topic: 'events',
-      logger: silentLogger(),
-      events,
-      onFatal: () => undefined,
-    });
+    // A slow probe (a playbook of 3 s) that ends early only when its signal is aborted, as the runner does.
+    const slowProbe: ReconcilerOptions['execute'] = (e, { signal }) =>
+      new Promise<SliverResult>((resolve) => {
+        probing();
+        const timer = setTimeout(() => resolve(answer(e, 'EXISTS')), 3_000);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve(buildResult(e, { outcome: 'FAILED', message: 'killed', startedAt: 0, finishedAt: 1 }))));
+      });
+    const { reconciler, outcomes } = besidePipeline(h, ['S'], slowProbe, 50);
     const pass = reconciler.pass();
     await probeStarted;
     const started = Date.now();
