@@ -194,29 +194,26 @@ export class LocalLedgers {
 
   /** The ledgers of one partition in sliver id order, staged ones not committed yet included. */
   *ledgersOf(partition: number): Generator<SliverLedger> {
-    // Staged slivers not committed yet, merged in order (the committed keys come sorted).
+    // Staged slivers not committed yet, merged in order (the committed keys come sorted). Only the staged
+    // ones are remembered, so a pass over a large partition holds nothing per sliver.
     const pending = [...this.staged]
       .filter(([, s]) => s.partition === partition && s.ledger !== null)
       .map(([id]) => id)
       .sort();
-    const listed = new Set<string>();
-    const list = (sliverId: string): SliverLedger | undefined => {
-      if (listed.has(sliverId)) return undefined;
-      listed.add(sliverId);
-      return this.get(sliverId);
-    };
+    const isPending = new Set(pending);
     let next = 0;
     const committed = this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] });
     for (const [, sliverId] of committed) {
       for (; next < pending.length && (pending[next] as string) <= sliverId; next++) {
-        const ledger = list(pending[next] as string);
+        const ledger = this.get(pending[next] as string);
         if (ledger) yield ledger;
       }
-      const ledger = list(sliverId);
+      if (isPending.has(sliverId)) continue;
+      const ledger = this.get(sliverId);
       if (ledger) yield ledger;
     }
     for (; next < pending.length; next++) {
-      const ledger = list(pending[next] as string);
+      const ledger = this.get(pending[next] as string);
       if (ledger) yield ledger;
     }
   }

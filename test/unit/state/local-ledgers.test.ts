@@ -25,6 +25,16 @@ describe('LocalLedgers', () => {
     await again.close();
   });
 
+  it('ledgersOf merges staged and committed ledgers in sliver id order, each once (a staged update of a committed sliver included)', async () => {
+    const store = LocalLedgers.open(join(root, 'merge'), 'amh.state', silentLogger());
+    await store.write(3, new Map(['a', 'c', 'e'].map((id) => [id, { ...emptyLedger(id), version: 1 }])));
+    const committed = store.stage(3, new Map([['c', { ...emptyLedger('c'), version: 2 }], ['b', { ...emptyLedger('b'), version: 1 }], ['f', { ...emptyLedger('f'), version: 1 }], ['e', null]]));
+    expect([...store.ledgersOf(3)].map((l) => `${l.sliver_id}${l.version}`)).toEqual(['a1', 'b1', 'c2', 'f1']);
+    await committed;
+    expect([...store.ledgersOf(3)].map((l) => `${l.sliver_id}${l.version}`)).toEqual(['a1', 'b1', 'c2', 'f1']);
+    await store.close();
+  });
+
   it('stage: reads see staged changes before their commit (get, head, ledgersOf); the checkpoint only once committed', async () => {
     const dir = join(root, 'staged');
     const store = LocalLedgers.open(dir, 'amh.state', silentLogger());
