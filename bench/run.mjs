@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from './lib/events.mjs';
+import { fakeRunner } from './lib/fake-runner.mjs';
 import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -421,27 +422,6 @@ function writeConfig(dir, topics, tag, o) {
   return loadConfig({ path: file, env: {} });
 }
 
-/** A PlaybookRunner that sleeps `runMs` (uniform) and reports a booted VM; no ansible. */
-function fakeRunner([lo, hi]) {
-  const runner = async (request) => {
-    runner.calls++;
-    const ms = lo + Math.random() * (hi - lo);
-    await sleep(ms);
-    const vars = request.extraVars;
-    return {
-      playbook: request.playbook,
-      outcome: 'ok',
-      exitCode: 0,
-      tasks: [],
-      stats: [{ host: 'localhost', ok: 3, changed: 1, failures: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 }],
-      data: { vm: { instance_name: String(vars.instance_name), management_ip: `10.${runner.calls >> 16 & 255}.${runner.calls >> 8 & 255}.${runner.calls & 255}`, worker: String(vars.worker ?? '') } },
-      durationMs: Math.round(ms),
-      stderrTail: '',
-    };
-  };
-  runner.calls = 0;
-  return runner;
-}
 
 // ---------------------------------------------------------------- parent: side by side
 

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from '../lib/events.mjs';
+import { fakeRunner } from '../lib/fake-runner.mjs';
 
 const PARTITIONS = 3;
 
@@ -90,25 +91,6 @@ async function produceBacklog(api, brokers, topic, n, tag) {
   }
 }
 
-/** A PlaybookRunner that answers at once (a no-op handler): what is measured is the pipeline around it. */
-function noopRunner() {
-  const runner = async (request) => {
-    runner.calls++;
-    const vars = request.extraVars;
-    return {
-      playbook: request.playbook,
-      outcome: 'ok',
-      exitCode: 0,
-      tasks: [],
-      stats: [{ host: 'localhost', ok: 1, changed: 0, failures: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0 }],
-      data: { vm: { instance_name: String(vars.instance_name), management_ip: '10.0.0.1', worker: String(vars.worker ?? '') } },
-      durationMs: 0,
-      stderrTail: '',
-    };
-  };
-  runner.calls = 0;
-  return runner;
-}
 
 /**
  * The Service reading `topics.events` with `groupId` until `n` results are out: events/s from the first
@@ -129,7 +111,7 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
   const file = join(dir, 'amh.yaml');
   writeFileSync(file, stringify(yaml));
   const config = api.loadConfig({ path: file, env: {} });
-  const runner = noopRunner();
+  const runner = fakeRunner(); // a no-op handler: answers at once
   const service = new api.Service({ config, logger: api.silentLogger(), runner, instanceId: instance });
   let results = 0;
   let first = null;
