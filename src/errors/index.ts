@@ -28,7 +28,26 @@ export class AmhError extends Error {
 
 /** Invalid configuration at start-up. The message names the config path. */
 export class ConfigError extends AmhError {
-  override readonly code = 'CONFIG';
+  override readonly code: string = 'CONFIG';
+}
+
+/**
+ * A local ledger store in `runtime.ledger_dir` is held by another instance on this host (or another
+ * service in this process): two owners would wipe and stage over each other. With `slots`, every one
+ * of the store's slots (`dir`, `dir.1`, ...) is held.
+ */
+export class StoreInUseError extends ConfigError {
+  override readonly code = 'STORE_IN_USE';
+  constructor(
+    readonly dir: string,
+    slots = 1,
+  ) {
+    super(
+      slots > 1
+        ? `runtime.ledger_dir: the local ledger store ${dir} and its ${slots - 1} other slots are all in use by other instances on this host; give this one its own runtime.ledger_dir`
+        : `runtime.ledger_dir: the local ledger store ${dir} is in use by another instance on this host`,
+    );
+  }
 }
 
 /** Bytes on the wire that cannot be turned into an event (goes to the dead-letter topic). */

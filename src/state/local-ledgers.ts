@@ -7,6 +7,8 @@ import type { SliverLedger } from '../codec/types.js';
 import type { WriteStamp } from './ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { repoRoot } from '../paths.js';
+import { StoreInUseError } from '../errors/index.js';
+import { DirLock } from './dir-lock.js';
 
 /** The checker script: beside this module when built; from sources (tests), the built copy. */
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
@@ -56,8 +58,46 @@ export class LocalLedgers {
   /** Opened with `open` (this process checked it), not attached: only then does a clean close vouch for it. */
   private owner = false;
 
-  /** Opens (or creates) the store for `topic` in `dir`; anything it cannot trust is wiped first. */
-  static open(dir: string, topic: string, logger: Logger): LocalLedgers {
+  /** This process's claim on `dir` (held from `open` to `close`), so that no other opener wipes or writes it meanwhile. */
+  private lock: DirLock | null = null;
+
+  /**
+   * Opens (or creates) the store for `topic` in `dir`; anything it cannot trust is wiped first.
+   * Throws `StoreInUseError` while another opener (another instance on this host, or in this process) holds it.
+   */
+  static async open(dir: string, topic: string, logger: Logger): Promise<LocalLedgers> {
+    const lock = await DirLock.tryAcquire(dir);
+    if (!lock) throw new StoreInUseError(dir);
+    try {
+      const store = LocalLedgers.openOwned(dir, topic, logger);
+      store.lock = lock;
+      return store;
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * `open` on `dir`, or, while another instance on this host holds it, on the first free of `dir.1`,
+   * `dir.2`, ... (`slots` in all): instances started from one config (or `amh replay` beside `amh run`)
+   * each own a store, kept as a warm cache for their next start like any other.
+   */
+  static async openFree(dir: string, topic: string, logger: Logger, slots = 16): Promise<LocalLedgers> {
+    for (let slot = 0; slot < slots; slot++) {
+      const candidate = slot === 0 ? dir : `${dir}.${slot}`;
+      try {
+        const store = await LocalLedgers.open(candidate, topic, logger);
+        if (slot > 0) logger.info({ dir, using: candidate }, 'the local ledger store is in use by another instance on this host: using a store of its own');
+        return store;
+      } catch (err) {
+        if (!(err instanceof StoreInUseError)) throw err;
+      }
+    }
+    throw new StoreInUseError(dir, slots);
+  }
+
+  private static openOwned(dir: string, topic: string, logger: Logger): LocalLedgers {
     // A damaged LMDB file can crash the process that opens it: look at it from a child process first, unless
     // the files are exactly as our last clean close left them (the check reads every record: seconds at 1M).
     const clean = closedCleanly(dir);
@@ -232,13 +272,14 @@ export class LocalLedgers {
   }
 
   async close(): Promise<void> {
-    await this.root.close();
-    // Only the process that opened (and checked) the store vouches for it: a restore child only attaches.
-    if (!this.owner) return;
     try {
-      writeFileSync(join(this.dir, CLEAN_MARK), JSON.stringify(dataStamp(this.dir)));
+      await this.root.close();
+      // Only the process that opened (and checked) the store vouches for it: a restore child only attaches.
+      if (this.owner) writeFileSync(join(this.dir, CLEAN_MARK), JSON.stringify(dataStamp(this.dir)));
     } catch {
       // No mark: the next start checks the store, which is only slower.
+    } finally {
+      await this.lock?.release();
     }
   }
 }

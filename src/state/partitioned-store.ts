@@ -22,7 +22,7 @@ export interface PartitionedLedgerStoreOptions {
   /** Unique per process. */
   instanceId: string;
   logger: Logger;
-  /** Directory of the local store (LMDB). */
+  /** Directory of the local store (LMDB); while another instance on this host holds it, `dir.1`, `dir.2`, ... */
   dir: string;
   /** How long a write may wait to be read back before it counts as a transient failure. */
   readBackTimeoutMs?: number;
@@ -86,7 +86,7 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   /** Opens the local store and starts the reader; restores nothing until `assign`. Safe to call again after a failure. */
   async start(): Promise<void> {
-    this.local ??= LocalLedgers.open(this.o.dir, this.o.topic, this.o.logger);
+    this.local ??= await LocalLedgers.openFree(this.o.dir, this.o.topic, this.o.logger);
     this.admin ??= this.o.kafka.admin();
     await this.admin.connect();
     const offsets = await this.admin.fetchTopicOffsets(this.o.topic);

@@ -12,7 +12,8 @@ export function testConfig(extra: Record<string, Record<string, unknown>> = {}, 
   const base: Record<string, Record<string, unknown>> = {
     kafka: { brokers: ['127.0.0.1:9092'] },
     consumer: { concurrency: 4 },
-    runtime: { work_dir: join(dir, 'runs'), kill_grace: '2s' },
+    // The config's own ledger store (the default, ../var/ledgers, would be one directory shared by every test).
+    runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers'), kill_grace: '2s' },
     logging: { level: 'silent' },
     // Many services run at once in tests: a free port each (Service.httpAddress says which).
     http: { port: 0 },

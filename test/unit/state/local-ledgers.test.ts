@@ -12,12 +12,12 @@ describe('LocalLedgers', () => {
 
   it('opens a directory named after a dotted topic (amh.state), writes, checkpoints and reopens it', async () => {
     const dir = join(root, 'amh.state');
-    const store = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     await store.write(2, new Map([['s1', { ...emptyLedger('s1'), version: 3 }]]), 41n);
     expect(store.get('s1')?.version).toBe(3);
     expect(store.checkpoint(2)).toBe(41n);
     await store.close();
-    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const again = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     expect(again.checkpoint(2)).toBe(41n);
     expect([...again.ledgersOf(2)].map((l) => l.sliver_id)).toEqual(['s1']);
     await again.clearPartition(2);
@@ -26,7 +26,7 @@ describe('LocalLedgers', () => {
   });
 
   it('ledgersOf merges staged and committed ledgers in sliver id order, each once (a staged update of a committed sliver included)', async () => {
-    const store = LocalLedgers.open(join(root, 'merge'), 'amh.state', silentLogger());
+    const store = await LocalLedgers.open(join(root, 'merge'), 'amh.state', silentLogger());
     await store.write(3, new Map(['a', 'c', 'e'].map((id) => [id, { ...emptyLedger(id), version: 1 }])));
     const committed = store.stage(3, new Map([['c', { ...emptyLedger('c'), version: 2 }], ['b', { ...emptyLedger('b'), version: 1 }], ['f', { ...emptyLedger('f'), version: 1 }], ['e', null]]));
     expect([...store.ledgersOf(3)].map((l) => `${l.sliver_id}${l.version}`)).toEqual(['a1', 'b1', 'c2', 'f1']);
@@ -37,7 +37,7 @@ describe('LocalLedgers', () => {
 
   it('stage: reads see staged changes before their commit (get, head, ledgersOf); the checkpoint only once committed', async () => {
     const dir = join(root, 'staged');
-    const store = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     await store.write(1, new Map([['old', { ...emptyLedger('old'), version: 1 }]]), 5n);
     const committed = store.stage(1, new Map([['new', { ...emptyLedger('new'), version: 4, writer: 'me' }], ['old', null]]), 9n);
     // Not committed yet (LMDB commits asynchronously): visible to reads anyway, deletions included.
@@ -53,7 +53,7 @@ describe('LocalLedgers', () => {
     expect(store.get('new')?.version).toBe(4);
     expect([...store.ledgersOf(1)].map((l) => l.sliver_id)).toEqual(['new']);
     await store.close();
-    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const again = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     expect(again.get('new')?.version).toBe(4);
     expect(again.get('old')).toBeUndefined();
     await again.close();
@@ -61,7 +61,7 @@ describe('LocalLedgers', () => {
 
   it('attach (the restore child) opens only the store its parent opened for that topic, and wipes nothing', async () => {
     const dir = join(root, 'attached');
-    const parent = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const parent = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     await parent.write(0, new Map([['s2', { ...emptyLedger('s2'), version: 1 }]]), 7n);
     expect(() => LocalLedgers.attach(dir, 'other.state')).toThrow(/belongs to amh\.state/);
     expect(() => LocalLedgers.attach(join(root, 'never-opened'), 'amh.state')).toThrow(/belongs to nothing/);
@@ -74,18 +74,18 @@ describe('LocalLedgers', () => {
   it('skips the full check only for a store exactly as its last clean close left it; a change or a crash means a check', async () => {
     const dir = join(root, 'clean-close');
     const mark = join(dir, 'closed-cleanly.json');
-    const first = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const first = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     await first.write(1, new Map([['s3', { ...emptyLedger('s3'), version: 2 }]]), 9n);
     await first.close();
     expect(existsSync(mark)).toBe(true);
-    const again = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const again = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     expect(existsSync(mark)).toBe(false); // a crash from now on leaves no mark
     expect(again.get('s3')?.version).toBe(2);
     await again.close();
     // Damaged behind our back after the clean close (same size): checked, found bad, rebuilt from nothing.
     const data = join(dir, 'data.mdb');
     writeFileSync(data, Buffer.alloc(statSync(data).size, 0x5a));
-    const checked = LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const checked = await LocalLedgers.open(dir, 'amh.state', silentLogger());
     expect(checked.get('s3')).toBeUndefined();
     expect(checked.checkpoint(1)).toBeUndefined();
     await checked.close();
