@@ -57,6 +57,9 @@ export { PROGRESS_TOPIC_CONFIG } from './kafka/topic-specs.js';
 /** CPU niceness of reconciliation probes' playbook runs (events' runs keep the service's). */
 const PROBE_NICE = 10;
 
+/** How long no event must have waited for or held a slot before a probe counts the moment as quiet. */
+const PROBE_QUIET_MS = 1_000;
+
 /** How long the last commit of a shutdown may take. */
 const FINAL_COMMIT_MS = 5_000;
 
@@ -331,7 +334,8 @@ export class Service {
       // Probes' playbooks run niced: the CPU goes to the events' runs first, as the slots do.
       execute: (event, opts) => this.core.executor.execute(event, { ...opts, hardStop: this.hardStop.signal, nice: PROBE_NICE }),
       // Behind every event waiting for a slot.
-      withSlot: (task) => this.lanes.withBackgroundSlot(task),
+      withSlot: (task, options) => this.lanes.withBackgroundSlot(task, options),
+      waitForQuiet: (until, signal) => this.lanes.quiet(PROBE_QUIET_MS, until, signal),
       codec: this.codec,
       handlerOf: (type) => {
         const handler = this.registry.find(type);

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { sleep } from '../lib/abort.js';
 
 /**
  * Per-key serial lanes under one global concurrency bound. Tasks with the
@@ -13,6 +14,8 @@ import PQueue from 'p-queue';
  * an event needs it. An event that finds every slot taken aborts the newest
  * running background task's signal (its playbook is killed) and gets the
  * slot it frees, so background work never adds its run time to an event's.
+ * Background work started `idleOnly` (after `quiet` said so) yields to any
+ * event at all: slots free or not, the CPU goes to events first.
  */
 export class KeyedLanes {
   private readonly slots: PQueue;
@@ -23,8 +26,17 @@ export class KeyedLanes {
   private eventsWaiting = 0;
   /** Running background tasks, oldest first. */
   private readonly background = new Set<AbortController>();
+  /** Those of them that yield to any event (`idleOnly`). */
+  private readonly idleOnly = new Set<AbortController>();
+  /** Events waiting for or holding a slot. */
+  private eventsActive = 0;
+  /** When the last event gave its slot back (ms, `now`). */
+  private lastEventAt = Number.NEGATIVE_INFINITY;
 
-  constructor(concurrency: number) {
+  constructor(
+    concurrency: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.slots = new PQueue({ concurrency });
     this.slots.on('active', () => {
       this.peak = Math.max(this.peak, this.slots.pending);
@@ -80,6 +92,8 @@ export class KeyedLanes {
    */
   withSlot<T>(task: () => Promise<T>, priority = 0): Promise<T> {
     this.eventsWaiting++;
+    this.eventsActive++;
+    for (const c of this.idleOnly) c.abort(new Error('preempted: an event arrived'));
     let started = false;
     const result = this.slots.add(
       () => {
@@ -90,27 +104,57 @@ export class KeyedLanes {
       { priority },
     ) as Promise<T>;
     if (!started) this.preemptFor();
+    void result.then(this.eventDone, this.eventDone);
     return result;
+  }
+
+  private readonly eventDone = (): void => {
+    this.eventsActive--;
+    this.lastEventAt = this.now();
+  };
+
+  /** Whether no event has waited for or held a slot for the last `forMs`. */
+  isQuiet(forMs: number): boolean {
+    return this.eventsActive === 0 && this.now() - this.lastEventAt >= forMs;
+  }
+
+  /**
+   * Resolves true at the first moment the lanes have been quiet (`isQuiet`) for `forMs`, or false once
+   * `until` (ms, `now`) has passed first or `signal` is aborted. Polls every `pollMs`.
+   */
+  async quiet(forMs: number, until: number, signal: AbortSignal, pollMs = 100): Promise<boolean> {
+    for (;;) {
+      if (signal.aborted) return false;
+      if (this.isQuiet(forMs)) return true;
+      if (this.now() >= until) return false;
+      await sleep(Math.min(pollMs, Math.max(1, until - this.now())), signal);
+    }
   }
 
   /**
    * Runs background `task` holding a slot it gives up to events: it starts
    * only when no event waits for a slot, and its `signal` is aborted when an
    * event finds every slot taken (the task must then end soon: its slot goes
-   * to the event). Never preempts another background task.
+   * to the event); with `idleOnly`, as soon as any event arrives, slots free
+   * or not. Never preempts another background task.
    */
-  withBackgroundSlot<T>(task: (signal: AbortSignal) => Promise<T>, priority = -1): Promise<T> {
+  withBackgroundSlot<T>(task: (signal: AbortSignal) => Promise<T>, options: { priority?: number; idleOnly?: boolean } = {}): Promise<T> {
     return this.slots.add(
       async () => {
         const controller = new AbortController();
         this.background.add(controller);
+        if (options.idleOnly) {
+          this.idleOnly.add(controller);
+          if (this.eventsActive > 0) controller.abort(new Error('preempted: an event arrived'));
+        }
         try {
           return await task(controller.signal);
         } finally {
           this.background.delete(controller);
+          this.idleOnly.delete(controller);
         }
       },
-      { priority: Math.min(priority, -1) },
+      { priority: Math.min(options.priority ?? -1, -1) },
     ) as Promise<T>;
   }
 

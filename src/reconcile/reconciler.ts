@@ -49,7 +49,13 @@ export interface ReconcilerOptions {
    * Runs `task` holding one of the global concurrency slots, behind the events waiting for one; `signal` is
    * aborted when an event needs the slot (KeyedLanes.withBackgroundSlot): the probe is killed and yields it.
    */
-  withSlot: <T>(task: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+  withSlot: <T>(task: (signal: AbortSignal) => Promise<T>, options: { idleOnly: boolean }) => Promise<T>;
+  /**
+   * Resolves true at a quiet moment (no event for a while: KeyedLanes.quiet), false once `until` passed: a
+   * probe waits for one, runs `idleOnly` (it yields to any event, and waits again), and runs anyway once it is
+   * a whole interval late. Without it, every probe runs at its time.
+   */
+  waitForQuiet?: (until: number, signal: AbortSignal) => Promise<boolean>;
   codec: AvroCodec;
   /** The handler of a resource type, or null when none serves it (any more). */
   handlerOf: (resourceType: string) => ReconcilerHandler | null;
@@ -76,9 +82,11 @@ export interface ReconcilerOptions {
  * applied REDEEM or MODIFY answered OK, not closed) of the partitions this
  * instance owns, each probed once, spread evenly over the pass. A probe runs
  * the handler's PROBE with the applied event, holding one of at most
- * `maxProbes` global slots, behind any event waiting for one and only until
- * an event needs the slot (the probe is then killed: `preempted`, probed
- * again at the next pass). A sliver with
+ * `maxProbes` global slots, behind any event waiting for one. It waits for a
+ * quiet moment (`waitForQuiet`) and then yields to any event that arrives
+ * (killed, it waits for the next quiet moment); once it is a whole interval
+ * late it runs regardless, and then only until an event finds every slot
+ * taken (killed: `preempted`, probed again at the next pass). A sliver with
  * an event queued or running (or another instance's lease) is not probed; an
  * event that arrives during a probe interrupts it and its result is dropped.
  * A probe that differs from the applied state is a drift report (topic, log,
@@ -148,12 +156,13 @@ export class Reconciler {
     const start = this.now();
     const due = this.activeSlivers();
     for (const [index, sliver] of due.entries()) {
-      await this.until(probeTime(start, index, due.length, this.o.intervalMs));
+      const at = probeTime(start, index, due.length, this.o.intervalMs);
+      await this.until(at);
       if (this.stopped) return;
       if (!this.o.owns(sliver.partition)) continue;
       while (this.inFlight.size >= this.o.maxProbes && !this.stopped) await Promise.race([...this.inFlight, this.stoppedPromise()]);
       if (this.stopped) return;
-      const probe = this.probeOne(sliver.sliverId, sliver.partition).finally(() => this.inFlight.delete(probe));
+      const probe = this.probeOne(sliver.sliverId, sliver.partition, at + this.o.intervalMs).finally(() => this.inFlight.delete(probe));
       this.inFlight.add(probe);
     }
     await this.until(start + this.o.intervalMs);
@@ -167,8 +176,11 @@ export class Reconciler {
     return due;
   }
 
-  /** Probes one sliver and reports (and repairs) what it finds. Never throws, except a FatalError (via onFatal). */
-  private async probeOne(sliverId: string, partition: number): Promise<void> {
+  /**
+   * Probes one sliver (in a quiet moment, or regardless once `overdueAt` passed) and reports (and repairs)
+   * what it finds. Never throws, except a FatalError (via onFatal).
+   */
+  private async probeOne(sliverId: string, partition: number, overdueAt: number): Promise<void> {
     const startedAt = this.now();
     let resourceType = '';
     const done = (outcome: ProbeOutcome): void => this.o.events.emit('probed', { sliverId, resourceType, outcome, durationMs: this.now() - startedAt });
@@ -185,20 +197,32 @@ export class Reconciler {
       if (!handler?.canProbe) return done('unsupported');
       const probeEvent = probeEventOf(applied, startedAt);
       const logger = eventLogger(this.o.logger, probeEvent, { topic: this.o.topic, partition, offset: '-1' });
-      const outcome = await this.o.withSlot(async (preempt) => {
-        const hold = this.o.running.probe(sliverId);
-        if (!hold) return 'busy' as const;
-        const signal = linkSignals(hold.signal, this.stopController.signal, preempt);
-        try {
-          if (signal.signal.aborted) return 'interrupted' as const;
-          const result = await this.o.execute(probeEvent, { logger, signal: signal.signal });
-          if (hold.signal.aborted || this.stopped) return 'interrupted' as const;
-          return preempt.aborted ? ('preempted' as const) : result;
-        } finally {
-          signal.dispose();
-          hold.done();
-        }
-      });
+      const attempt = (idleOnly: boolean) =>
+        this.o.withSlot(
+          async (preempt) => {
+            const hold = this.o.running.probe(sliverId);
+            if (!hold) return 'busy' as const;
+            const signal = linkSignals(hold.signal, this.stopController.signal, preempt);
+            try {
+              if (signal.signal.aborted) return preempt.aborted ? ('preempted' as const) : ('interrupted' as const);
+              const result = await this.o.execute(probeEvent, { logger, signal: signal.signal });
+              if (hold.signal.aborted || this.stopped) return 'interrupted' as const;
+              return preempt.aborted ? ('preempted' as const) : result;
+            } finally {
+              signal.dispose();
+              hold.done();
+            }
+          },
+          { idleOnly },
+        );
+      let outcome: Awaited<ReturnType<typeof attempt>>;
+      for (;;) {
+        // Idle time first: an event arriving kills an idle-only probe, which then waits for the next quiet moment.
+        const idle = (await this.o.waitForQuiet?.(overdueAt, this.stopController.signal)) ?? false;
+        if (this.stopped) return done('interrupted');
+        outcome = await attempt(idle);
+        if (!(idle && outcome === 'preempted')) break;
+      }
       if (typeof outcome === 'string') return done(outcome);
       // The applied state moved while the probe ran (an event answered in between): judge nothing.
       if (this.o.store.get(sliverId)?.applied?.event_id !== ledger.applied.event_id) return done('interrupted');

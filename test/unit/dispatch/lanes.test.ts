@@ -110,3 +110,50 @@ describe('KeyedLanes: background tasks yield their slot to events', () => {
     expect(aborted).toEqual([]);
   });
 });
+
+describe('KeyedLanes: idle-only background work', () => {
+  it('an idleOnly background task yields to any event, even with slots free; a plain one keeps its slot', async () => {
+    const lanes = new KeyedLanes(4);
+    const aborted: string[] = [];
+    const hold = (name: string, idleOnly: boolean) =>
+      lanes.withBackgroundSlot(
+        async (signal) => {
+          signal.addEventListener('abort', () => aborted.push(name));
+          await tick(60);
+        },
+        { idleOnly },
+      );
+    const tasks = [hold('idle', true), hold('plain', false)];
+    await tick(5);
+    await lanes.withSlot(() => tick(5)); // three slots were free
+    await Promise.all(tasks);
+    expect(aborted).toEqual(['idle']);
+  });
+
+  it('an idleOnly task that starts while an event holds a slot starts aborted', async () => {
+    const lanes = new KeyedLanes(2);
+    const event = lanes.withSlot(() => tick(40));
+    const seen = await lanes.withBackgroundSlot(async (signal) => signal.aborted, { idleOnly: true });
+    expect(seen).toBe(true);
+    await event;
+  });
+
+  it('quiet: true once no event waited or ran for the given time, false when the deadline comes first', async () => {
+    let now = 1_000;
+    const lanes = new KeyedLanes(2, () => now);
+    const never = new AbortController().signal;
+    expect(lanes.isQuiet(500)).toBe(true); // nothing ever ran
+    let release: () => void = () => undefined;
+    const event = lanes.withSlot(() => new Promise<void>((r) => (release = r)));
+    expect(lanes.isQuiet(0)).toBe(false);
+    expect(await lanes.quiet(500, now, never)).toBe(false); // deadline now: not quiet
+    release();
+    await event;
+    await tick(1);
+    expect(lanes.isQuiet(500)).toBe(false); // it just ended
+    now += 499;
+    expect(lanes.isQuiet(500)).toBe(false);
+    now += 1;
+    expect(await lanes.quiet(500, now + 10_000, never)).toBe(true);
+  });
+});

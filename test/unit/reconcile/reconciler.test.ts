@@ -155,7 +155,7 @@ describe('schedule', () => {
 });
 
 /** A reconciler over slivers of a pipeline harness, probing through its lanes as the service does. */
-function besidePipeline(h: PipelineHarness, slivers: string[], execute: ReconcilerOptions['execute'], intervalMs: number) {
+function besidePipeline(h: PipelineHarness, slivers: string[], execute: ReconcilerOptions['execute'], intervalMs: number, quietMs?: number) {
   const events = new TypedEmitter<ServiceEvents>();
   const outcomes: string[] = [];
   events.on('probed', (p) => outcomes.push(`${p.sliverId} ${p.outcome}`));
@@ -165,7 +165,8 @@ function besidePipeline(h: PipelineHarness, slivers: string[], execute: Reconcil
     owns: () => true,
     running: h.running,
     execute,
-    withSlot: (task) => h.lanes.withBackgroundSlot(task),
+    withSlot: (task, options) => h.lanes.withBackgroundSlot(task, options),
+    ...(quietMs === undefined ? {} : { waitForQuiet: (until: number, signal: AbortSignal) => h.lanes.quiet(quietMs, until, signal, 5) }),
     codec: h.codec,
     handlerOf: () => ({ name: 'vm', repair: { missing: false, degraded: false, orphans: false, orphan_grace: 3_600_000 }, canProbe: true }),
     publish: async () => undefined,
@@ -237,5 +238,95 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
     expect(ran).toEqual(['REDEEM S', 'REDEEM T']);
     expect(waited).toBeLessThan(1_500); // not the probe's 3 s
     expect(outcomes).toEqual(['S preempted']);
+  });
+
+  it('probes in quiet moments: not while another sliver\'s event runs (slots free), but once no event ran for the quiet time', async () => {
+    const { pipelineHarness } = await import('../../helpers/pipeline.js');
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((r) => (release = r));
+    const h = pipelineHarness({
+      concurrency: 4,
+      execute: async (e) => {
+        if (e.sliver_id === 'T' && e.operation === 'MODIFY') await blocked;
+        return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
+      },
+    });
+    await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
+    await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 }));
+    const modifyT = h.handle(h.event({ sliver_id: 'T', event_id: 'mT', sequence: 2, operation: 'MODIFY' })); // runs; three slots stay free
+    let releasedAt = 0;
+    const probedAt: number[] = [];
+    const { reconciler, outcomes } = besidePipeline(h, ['S'], async (e) => (probedAt.push(Date.now()), answer(e, 'EXISTS')), 2_000, 100);
+    const pass = reconciler.pass(); // S is due at 1 s, overdue at 3 s
+    await new Promise((r) => setTimeout(r, 1_400));
+    expect(probedAt).toEqual([]); // due, but T's event is running
+    releasedAt = Date.now();
+    release();
+    await modifyT;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(probedAt).toHaveLength(1);
+    expect(probedAt[0]! - releasedAt).toBeGreaterThanOrEqual(90); // after the quiet time, not at once
+    expect(outcomes).toEqual(['S in_sync']);
+    await reconciler.stop();
+    await pass.catch(() => undefined);
+  });
+
+  it('under a stream with no quiet moment a probe runs anyway once a whole interval late', async () => {
+    const { pipelineHarness } = await import('../../helpers/pipeline.js');
+    const h = pipelineHarness({
+      concurrency: 4,
+      execute: async (e) => {
+        if (e.sliver_id.startsWith('busy')) await new Promise((r) => setTimeout(r, 30));
+        return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
+      },
+    });
+    await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
+    // An event every 20 ms (each 30 ms long): never 100 ms without one.
+    let streaming = true;
+    const stream = (async () => {
+      for (let i = 0; streaming; i++) {
+        void h.handle(h.event({ sliver_id: `busy-${i}`, event_id: `b${i}`, sequence: 1 }));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const probedAt: number[] = [];
+    const started = Date.now();
+    const { reconciler, outcomes } = besidePipeline(h, ['S'], async (e) => (probedAt.push(Date.now() - started), answer(e, 'EXISTS')), 600, 100);
+    await reconciler.pass(); // S due at 300 ms, overdue at 900 ms; the pass ends at 600 ms, its probe later
+    await new Promise((r) => setTimeout(r, 700));
+    streaming = false;
+    await stream;
+    await reconciler.stop();
+    expect(probedAt).toHaveLength(1);
+    expect(probedAt[0]).toBeGreaterThanOrEqual(850);
+    expect(outcomes).toEqual(['S in_sync']);
+  });
+
+  it('an event that arrives during an idle-time probe kills it (slots free), and the sliver is probed again at the next quiet moment', async () => {
+    const { pipelineHarness } = await import('../../helpers/pipeline.js');
+    const h = pipelineHarness({
+      concurrency: 4,
+      execute: async (e) => buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') }),
+    });
+    await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
+    let attempts = 0;
+    let first: () => void = () => undefined;
+    const firstStarted = new Promise<void>((r) => (first = r));
+    const slowProbe: ReconcilerOptions['execute'] = (e, { signal }) =>
+      new Promise<SliverResult>((resolve) => {
+        attempts++;
+        first();
+        const timer = setTimeout(() => resolve(answer(e, 'EXISTS')), 300);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve(buildResult(e, { outcome: 'FAILED', message: 'killed', startedAt: 0, finishedAt: 1 }))));
+      });
+    const { reconciler, outcomes } = besidePipeline(h, ['S'], slowProbe, 200, 50);
+    const pass = reconciler.pass();
+    await firstStarted;
+    await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 })); // three slots free: it still comes first
+    await pass;
+    await new Promise((r) => setTimeout(r, 600));
+    await reconciler.stop();
+    expect(attempts).toBe(2);
+    expect(outcomes).toEqual(['S in_sync']);
   });
 });
