@@ -249,7 +249,7 @@ export const configSchema = z
         warm_runner: z
           .object({
             /** The default of every handler (each can say otherwise with `handlers.<name>.warm_runner`). Env `AMH_RUNTIME__WARM_RUNNER__ENABLED`. */
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(true),
             /** Zygotes kept running (each about 60 MiB resident, shared with the runs it forks); runs go to the least busy. */
             pool_size: z.number().int().min(1).max(16).default(1),
             /** First wait before a dead zygote is replaced (runs are spawned meanwhile); doubles per failure up to `restart_backoff_max`. */

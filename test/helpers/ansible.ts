@@ -17,8 +17,9 @@ export function ansiblePlaybook(): string {
 
 /**
  * A real runner with a private work dir. AMH_TEST_LOG=debug shows its log on stderr.
- * With AMH_RUNTIME__WARM_RUNNER__ENABLED=true (the switch the service reads too) its runs
- * are forked from the file's shared warm pool, so the suite can be run once each way.
+ * Its runs are forked from the file's shared warm pool, as the service's are by default;
+ * AMH_RUNTIME__WARM_RUNNER__ENABLED=false (the switch the service reads too) spawns them,
+ * so the suite can be run once each way.
  */
 export async function testRunner(
   options: Partial<PlaybookRunnerOptions> = {},
@@ -30,9 +31,9 @@ export async function testRunner(
   return { runner, workDir };
 }
 
-/** Whether the environment turns the warm runner on for every handler (`AMH_RUNTIME__WARM_RUNNER__ENABLED`). */
+/** Whether runs go warm, as the service's do: on unless `AMH_RUNTIME__WARM_RUNNER__ENABLED=false` turns it off for the suite. */
 export function warmFromEnv(): boolean {
-  return /^(true|1|yes)$/i.test(process.env.AMH_RUNTIME__WARM_RUNNER__ENABLED ?? '');
+  return !/^(false|0|no)$/i.test(process.env.AMH_RUNTIME__WARM_RUNNER__ENABLED ?? '');
 }
 
 let shared: Promise<WarmPool> | undefined;

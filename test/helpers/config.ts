@@ -33,7 +33,7 @@ export function testConfig(extra: Record<string, Record<string, unknown>> = {}, 
 
 /**
  * Switches that flip a default for the whole suite, read from the test process's environment:
- * `AMH_RUNTIME__WARM_RUNNER__ENABLED=true npx vitest run` runs every service built here with the warm runner.
+ * `AMH_RUNTIME__WARM_RUNNER__ENABLED=false npx vitest run` runs every service built here without the warm runner (on by default).
  */
 function suiteSwitches(): NodeJS.ProcessEnv {
   const warm = process.env.AMH_RUNTIME__WARM_RUNNER__ENABLED;

@@ -79,14 +79,14 @@ describe('loadConfig', () => {
     }
   });
 
-  it('warm runner: off by default, on per handler or for all (also from AMH_RUNTIME__WARM_RUNNER__ENABLED); bad values named by path', () => {
+  it('warm runner: on by default, off per handler or for all (also from AMH_RUNTIME__WARM_RUNNER__ENABLED); bad values named by path', () => {
     const plain = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
-    expect(plain.runtime.warm_runner).toEqual({ enabled: false, pool_size: 1, restart_backoff: 1000, restart_backoff_max: 30_000, fork_timeout: 5000 });
+    expect(plain.runtime.warm_runner).toEqual({ enabled: true, pool_size: 1, restart_backoff: 1000, restart_backoff_max: 30_000, fork_timeout: 5000 });
     expect(plain.handlers.vm?.warm_runner).toBeNull();
-    const perHandler = loadConfig({ path: configFile('handlers:\n  vm: { warm_runner: true }\n'), env: {} });
-    expect(perHandler.handlers.vm?.warm_runner).toBe(true);
-    const fromEnv = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'true', AMH_RUNTIME__WARM_RUNNER__POOL_SIZE: '2' } });
-    expect(fromEnv.runtime.warm_runner).toMatchObject({ enabled: true, pool_size: 2 });
+    const perHandler = loadConfig({ path: configFile('handlers:\n  vm: { warm_runner: false }\n'), env: {} });
+    expect(perHandler.handlers.vm?.warm_runner).toBe(false);
+    const fromEnv = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'false', AMH_RUNTIME__WARM_RUNNER__POOL_SIZE: '2' } });
+    expect(fromEnv.runtime.warm_runner).toMatchObject({ enabled: false, pool_size: 2 });
     const bad: [string, RegExp][] = [
       ['runtime: { warm_runner: { pool_size: 0 } }', /`runtime\.warm_runner\.pool_size`/],
       ['runtime: { warm_runner: { enabled: maybe } }', /`runtime\.warm_runner\.enabled`/],
