@@ -3,7 +3,9 @@
 //   pipeline-throughput: events/s through the real Service (dist/) with a no-op fake runner, against a
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
-//     batch). Target: amh >= 0.5 of the eachMessage relay.
+//     batch). Target: amh >= 0.5 of the eachMessage relay. Also CPU microseconds of this process per event
+//     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
+//     machine is shared, since a CPU-bound service loses more to other load than a latency-bound relay.
 //   replay-10k: 10k events already answered, read again from offset 0 by a fresh consumer group through
 //     the Service: events/s, and playbook runs (must be 0: every answer comes from the ledger).
 //
@@ -12,7 +14,8 @@
 //     (answers + replies + sendOffsets, commit): ms per batch (README "Batched writes").
 //
 // Tuning and diagnosis: AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}' adds kafka.* settings to the
-// measured service; AMH_BENCH_DEBUG=1 logs the write batcher's request counts and the event loop utilisation.
+// measured service; AMH_BENCH_DEBUG=1 logs the backpressure pauses, the write batcher's request counts and the
+// event loop utilisation.
 //
 // Every variant reads one backlog prepared in setup (fresh topics per row), each repetition with its own
 // group id and reply topic, so the variants do exactly the same work. The relays decode nothing: they are
@@ -101,7 +104,7 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
   mkdirSync(dir, { recursive: true });
   const yaml = {
     kafka: { brokers: ctx.brokers, client_id: 'amh-bench', group_id: groupId, topics, create_topics: false, partitions: PARTITIONS, session_timeout: '10s', ...(extra.kafka ?? {}) },
-    consumer: { concurrency: Number(process.env.CONC ?? 10), max_queued: 1000 },
+    consumer: { concurrency: 10, max_queued: 1000 },
     runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(ctx.tmp, 'ledgers') },
     logging: { level: 'silent' },
     http: { enabled: false },
