@@ -3,7 +3,9 @@
 //   pipeline-throughput: events/s through the real Service (dist/) with a no-op fake runner, against a
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
-//     batch). Target: amh >= 0.5 of the eachMessage relay.
+//     batch). Target: amh >= 0.5 of the eachMessage relay. Also CPU microseconds of this process per event
+//     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
+//     machine is shared, since a CPU-bound service loses more to other load than a latency-bound relay.
 //   replay-10k: 10k events already answered, read again from offset 0 by a fresh consumer group through
 //     the Service: events/s, and playbook runs (must be 0: every answer comes from the ledger).
 //
@@ -12,7 +14,8 @@
 //     (answers + replies + sendOffsets, commit): ms per batch (README "Batched writes").
 //
 // Tuning and diagnosis: AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}' adds kafka.* settings to the
-// measured service; AMH_BENCH_DEBUG=1 logs the write batcher's request counts and the event loop utilisation.
+// measured service; AMH_BENCH_DEBUG=1 logs the backpressure pauses, the write batcher's request counts and the
+// event loop utilisation.
 //
 // Every variant reads one backlog prepared in setup (fresh topics per row), each repetition with its own
 // group id and reply topic, so the variants do exactly the same work. The relays decode nothing: they are
@@ -118,7 +121,14 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
   let fatal = null;
   let done;
   const finished = new Promise((resolve) => (done = resolve));
-  service.events.on('queued', () => (first ??= performance.now()));
+  let pauses = 0;
+  service.events.on('backpressure', ({ paused }) => paused && pauses++);
+  let cpu0 = null;
+  service.events.on('queued', () => {
+    if (first !== null) return;
+    first = performance.now();
+    cpu0 = process.cpuUsage();
+  });
   service.events.on('result', () => {
     if (++results >= n) done();
   });
@@ -135,14 +145,23 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
     const elu0 = performance.eventLoopUtilization();
     await finished;
     const end = performance.now();
+    const cpu = process.cpuUsage(cpu0 ?? undefined);
     if (fatal) throw fatal;
     const seconds = (end - (first ?? end)) / 1000;
-    if (process.env.AMH_BENCH_DEBUG) ctx.log(`batcher ${JSON.stringify(service.batcher?.stats)} elu ${JSON.stringify(performance.eventLoopUtilization(elu0))}`);
-    return { events_per_s: Math.round(n / seconds), wall_s: seconds, playbook_runs: runner.calls };
+    if (process.env.AMH_BENCH_DEBUG) ctx.log(`pauses ${pauses} batcher ${JSON.stringify(service.batcher?.stats)} elu ${JSON.stringify(performance.eventLoopUtilization(elu0))}`);
+    return { events_per_s: Math.round(n / seconds), wall_s: seconds, cpu_us_per_event: cpuPerEvent(cpu, n), playbook_runs: runner.calls };
   } finally {
     clearTimeout(timer);
     await service.stop();
   }
+}
+
+/**
+ * CPU microseconds of this process per event, from the first event taken in to the last answered: less
+ * sensitive than events/s to what else runs on a shared machine (the broker's CPU is not in it).
+ */
+function cpuPerEvent(usage, n) {
+  return Math.round((usage.user + usage.system) / n);
 }
 
 /** A minimal kafkajs relay: consume the backlog, produce one reply per event (or per batch), commit. */
@@ -153,6 +172,12 @@ async function relay(ctx, { events, replies, groupId, n, mode }) {
   await Promise.all([producer.connect(), consumer.connect()]);
   let count = 0;
   let first = null;
+  let cpu0 = null;
+  const begin = () => {
+    if (first !== null) return;
+    first = performance.now();
+    cpu0 = process.cpuUsage();
+  };
   let done;
   const finished = new Promise((resolve) => (done = resolve));
   try {
@@ -163,7 +188,7 @@ async function relay(ctx, { events, replies, groupId, n, mode }) {
       await consumer.run({
         partitionsConsumedConcurrently: PARTITIONS,
         eachMessage: async ({ message }) => {
-          first ??= performance.now();
+          begin();
           await producer.send({ topic: replies, acks: -1, messages: [reply(message)] });
           if (++count >= n) done();
         },
@@ -172,7 +197,7 @@ async function relay(ctx, { events, replies, groupId, n, mode }) {
       await consumer.run({
         partitionsConsumedConcurrently: PARTITIONS,
         eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
-          first ??= performance.now();
+          begin();
           await producer.send({ topic: replies, acks: -1, messages: batch.messages.map(reply) });
           for (const m of batch.messages) resolveOffset(m.offset);
           await commitOffsetsIfNecessary();
@@ -183,7 +208,7 @@ async function relay(ctx, { events, replies, groupId, n, mode }) {
     }
     await finished;
     const seconds = (performance.now() - first) / 1000;
-    return { events_per_s: Math.round(n / seconds), wall_s: seconds };
+    return { events_per_s: Math.round(n / seconds), wall_s: seconds, cpu_us_per_event: cpuPerEvent(process.cpuUsage(cpu0), n) };
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
@@ -301,6 +326,7 @@ export const rows = [
     compare: [
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachMessage', target: { min: 0.5 } },
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachBatch' },
+      { metric: 'cpu_us_per_event', subject: 'amh', baseline: 'relay-eachMessage' },
     ],
   },
   {

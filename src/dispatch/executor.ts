@@ -12,7 +12,7 @@ import { HandlerRegistry, type RegisteredHandler } from '../handlers/registry.js
 import { OPERATION_FUNCTION, type HandlerFunction, type HandlerOutcome } from '../handlers/types.js';
 import type { Logger } from '../observability/logger.js';
 import { RESULT_CODES, buildResult } from '../results/builder.js';
-import { linkSignals } from '../lib/abort.js';
+import { deadlineSignal, linkSignals } from '../lib/abort.js';
 import { stepRunner, type StepProgress } from './playbook-step.js';
 import { backoffDelay, shouldRetry, sleep } from './retry.js';
 import { validateEvent } from './validate-event.js';
@@ -71,15 +71,17 @@ export class Executor {
         attempts: Math.max(attempts, 1),
         handler: handler?.name ?? '',
       });
+    // The operation's deadline, linked to its signal: one controller and one timer, both gone when it ends.
+    let deadline: ReturnType<typeof deadlineSignal> | undefined;
     try {
       handler = this.options.registry.resolve(event.resource_type);
       const fn = this.prepare(event, handler, opts);
       const timeoutMs = HandlerRegistry.timeoutFor(handler, event.operation);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      const timeout = (deadline = deadlineSignal(timeoutMs, opts.signal));
+      const { signal } = timeout;
       const aborted = (): PlaybookError | null => {
         if (!signal.aborted) return null;
-        if (timeout.aborted) return new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined);
+        if (timeout.timedOut) return new OperationTimeoutError(`timed out after ${timeoutMs} ms`, undefined);
         return new CancelledError(`cancelled: ${errorMessage(opts.signal?.reason ?? 'aborted')}`, undefined);
       };
       const inventory = handler.plugin.inventory?.(handler.settings) ?? null;
@@ -103,7 +105,7 @@ export class Executor {
             signal,
             logger: opts.logger,
             config: handler.settings,
-            runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.aborted }),
+            runPlaybook: stepRunner({ ...steps, signal, timedOut: () => timeout.timedOut }),
             runCleanup: async (playbook, vars) => {
               const timeout = AbortSignal.timeout(cleanup);
               const limit = linkSignals(timeout, opts.hardStop);
@@ -119,7 +121,7 @@ export class Executor {
           if (late) throw late;
           return finish('OK', { message: result.message ?? `${event.operation} of ${event.resource_type} done`, result });
         } catch (err) {
-          if (err instanceof CancelledError && !timeout.aborted && opts.signal?.aborted) {
+          if (err instanceof CancelledError && !timeout.timedOut && opts.signal?.aborted) {
             const cancelled = new CancelledError(`cancelled: ${errorMessage(opts.signal.reason)} (during ${err.step ?? 'the operation'})`, err.step);
             if (err.sliver) cancelled.sliver = err.sliver;
             throw cancelled;
@@ -136,6 +138,8 @@ export class Executor {
       const outcome = outcomeOf(err);
       opts.logger[outcome === 'REJECTED' ? 'warn' : 'error']({ err, outcome, attempts }, `${event.operation} ${outcome}: ${errorMessage(err)}`);
       return finish(outcome, { message: errorMessage(err), err });
+    } finally {
+      deadline?.dispose();
     }
   }
 

@@ -1,6 +1,7 @@
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { PinoPretty } from 'pino-pretty';
+import { lazyLogger } from './lazy-logger.js';
 import { Scrubber } from './redact.js';
 
 export type { Logger };
@@ -78,6 +79,24 @@ export function withSecrets(logger: Logger, secrets: Iterable<string>): Logger {
   const child = logger.child({}) as Scrubbed;
   child[SCRUBBER] = scrubber;
   return child;
+}
+
+/**
+ * `withSecrets(parent.child(bindings), secrets())`, made on first use (see lazyLogger): the child and
+ * its bindings when a line is written at an enabled level, the secrets when a line or `scrubberOf` needs them.
+ */
+export function lazyChildWithSecrets(parent: Logger, bindings: () => Record<string, unknown>, secrets: () => Iterable<string>): Logger {
+  let scrubber: Scrubber | undefined;
+  const scrub = (): Scrubber => (scrubber ??= ((parent as Scrubbed)[SCRUBBER] ?? PATTERNS_ONLY).with(secrets()));
+  return lazyLogger(
+    parent,
+    () => {
+      const child = parent.child(bindings()) as Scrubbed;
+      child[SCRUBBER] = scrub();
+      return child;
+    },
+    (prop) => (prop === SCRUBBER ? scrub() : undefined),
+  );
 }
 
 /** The scrubber a logger applies (for text that leaves by another way, e.g. a reply's message). */

@@ -20,6 +20,7 @@ import { AbandonedError, untilDone } from './retry.js';
 import type { RunningOps } from './running.js';
 import { linkSignals } from '../lib/abort.js';
 import { eventLogger } from '../observability/event-logger.js';
+import { lazyLogger } from '../observability/lazy-logger.js';
 
 /**
  * Where a message ended. Only `answered` and `dead-lettered` let its offset
@@ -94,7 +95,7 @@ export class MessagePipeline {
   private async steps(source: MessageSource): Promise<Fate> {
     const { message } = source;
     const at = { topic: source.topic, partition: source.partition, offset: message.offset };
-    const decoded = await this.retry('decoding', this.o.logger.child(at), () => decodeMessage(this.o.codec, message, this.o.maxEventBytes));
+    const decoded = await this.retry('decoding', lazyLogger(this.o.logger, () => this.o.logger.child(at)), () => decodeMessage(this.o.codec, message, this.o.maxEventBytes));
     if (decoded.kind === 'undecodable') return this.deadLetter(source, decoded.reason, decoded.code);
     const { event, tooLarge } = decoded;
     // One child logger per event; it also scrubs the event's own secrets (SSH keys, BGP keys, passwords) from every line.

@@ -45,6 +45,11 @@ export interface ApplyContext {
   logger: Logger;
   topic: string;
   partition: number;
+  /**
+   * The record this process itself wrote at an offset, when it still knows it (its own writes, read back):
+   * used as it is instead of decoding the same bytes again.
+   */
+  written?: (offset: string) => SliverLedger | undefined;
 }
 
 /**
@@ -74,11 +79,15 @@ export async function applyChangelog(records: readonly ChangelogRecord[], from: 
       continue;
     }
     let record: SliverLedger;
-    try {
-      record = (await ctx.codec.decode('state', message.value)).value;
-    } catch (err) {
-      ctx.logger.error({ err, topic: ctx.topic, partition: ctx.partition, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
-      continue;
+    const own = ctx.written?.(message.offset);
+    if (own && own.sliver_id === id) record = own;
+    else {
+      try {
+        record = (await ctx.codec.decode('state', message.value)).value;
+      } catch (err) {
+        ctx.logger.error({ err, topic: ctx.topic, partition: ctx.partition, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
+        continue;
+      }
     }
     const known = current(id);
     if (supersedes(record, known)) changes.set(id, record);

@@ -22,8 +22,14 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
  */
 export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8, noSubdir: false } as const;
 
-/** Bumped when the layout below changes: an older store is rebuilt from the topic. */
-const FORMAT = 3;
+/**
+ * Bumped when the layout below changes: an older store is rebuilt from the topic.
+ * 4: a head carries its ledger's partition, and `by-partition` is written only when a sliver's partition changes.
+ */
+const FORMAT = 4;
+
+/** A ledger's write stamp, and the partition it was written for (the `by-partition` entry that lists it). */
+type Head = WriteStamp & { partition: number };
 
 interface Meta {
   format: number;
@@ -49,7 +55,7 @@ export class LocalLedgers {
     private readonly root: RootDatabase,
     private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
     /** Each ledger's write stamp, apart: a restore compares stamps without reading (and mapping into memory) whole records. */
-    private readonly heads: Database<WriteStamp, string>,
+    private readonly heads: Database<Head, string>,
     private readonly byPartition: Database<true, [number, string]>,
     private readonly checkpoints: Database<string, number>,
     readonly dir: string,
@@ -172,7 +178,8 @@ export class LocalLedgers {
   head(sliverId: string): WriteStamp | undefined {
     const staged = this.staged.get(sliverId)?.ledger;
     if (staged !== undefined) return staged ? { writer: staged.writer, epoch: staged.epoch, version: staged.version } : undefined;
-    return this.heads.get(sliverId);
+    const head = this.heads.get(sliverId);
+    return head && { writer: head.writer, epoch: head.epoch, version: head.version };
   }
 
   /**
@@ -195,18 +202,24 @@ export class LocalLedgers {
     return this.write(partition, changes, checkpoint).finally(unstage);
   }
 
-  /** Writes (or, with null, deletes) ledgers; resolves when durable. */
+  /**
+   * Writes (or, with null, deletes) ledgers; resolves when durable. Two puts per ledger (record and head); the
+   * `by-partition` entry only when the sliver is new here or its partition changed (the head says which it was).
+   */
   async write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
     await this.root.transaction(() => {
       for (const [sliverId, ledger] of changes) {
+        const was = this.heads.get(sliverId)?.partition;
         if (ledger) {
           void this.ledgers.put(sliverId, { ...ledger, partition });
-          void this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version });
+          void this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version, partition });
+          if (was === partition) continue;
+          if (was !== undefined) void this.byPartition.remove([was, sliverId]);
           void this.byPartition.put([partition, sliverId], true);
         } else {
           void this.ledgers.remove(sliverId);
           void this.heads.remove(sliverId);
-          void this.byPartition.remove([partition, sliverId]);
+          void this.byPartition.remove([was ?? partition, sliverId]);
         }
       }
       if (checkpoint !== undefined) void this.checkpoints.put(partition, checkpoint.toString());

@@ -62,6 +62,27 @@ describe('applyChangelog (the rules both the store and the restore child apply)'
     expect([...out.changes.keys()]).toEqual(['z']);
   });
 
+  it('takes a record this process wrote at that offset as written, without decoding its bytes; another sliver at the offset is decoded', async () => {
+    const mine = ledger('m', 2, 3, 'us');
+    const written = new Map([['20', mine], ['21', ledger('q', 9, 9, 'us')]]);
+    let decoded = 0;
+    const counting: Pick<typeof codec, 'decode'> = {
+      decode: (kind, bytes) => {
+        decoded++;
+        return codec.decode(kind, bytes);
+      },
+    };
+    const out = await applyChangelog(
+      [record(20, 'm', Buffer.from('bytes never decoded')), record(21, 'r', ledger('r', 1, 1))],
+      20n,
+      { ...context(), codec: counting, written: (offset: string) => written.get(offset) },
+    );
+    expect(out.changes.get('m')).toBe(mine);
+    expect(out.changes.get('r')).toMatchObject({ sliver_id: 'r', epoch: 1, version: 1 });
+    expect(decoded).toBe(1);
+    expect(out).toMatchObject({ next: 22n, applied: 2, conflicts: [] });
+  });
+
   it('leaves `next` at `from` when the batch holds nothing new', async () => {
     const out = await applyChangelog([record(1, 'a', ledger('a', 1, 1))], 2n, context());
     expect(out).toMatchObject({ next: 2n, applied: 0 });

@@ -59,6 +59,28 @@ describe('LocalLedgers', () => {
     await again.close();
   });
 
+  it('lists a sliver under the partition of its last write only: rewritten in place, moved to another partition, deleted', async () => {
+    const dir = join(root, 'moves');
+    const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
+    await store.write(0, new Map([['s', { ...emptyLedger('s'), version: 1 }], ['t', { ...emptyLedger('t'), version: 1 }]]));
+    await store.write(0, new Map([['s', { ...emptyLedger('s'), version: 2 }]]));
+    expect([...store.ledgersOf(0)].map((l) => `${l.sliver_id}${l.version}`)).toEqual(['s2', 't1']);
+    expect(store.count(0)).toBe(2);
+    // The state topic recreated with another partition count: the sliver's records now land in partition 2.
+    await store.write(2, new Map([['s', { ...emptyLedger('s'), version: 3 }]]));
+    expect([...store.ledgersOf(0)].map((l) => l.sliver_id)).toEqual(['t']);
+    expect([...store.ledgersOf(2)].map((l) => `${l.sliver_id}${l.version}`)).toEqual(['s3']);
+    expect(store.head('s')).toEqual({ writer: '', epoch: 0, version: 3 });
+    // A tombstone read from another partition still removes the entry the sliver is listed under.
+    await store.write(1, new Map([['s', null]]));
+    expect([...store.ledgersOf(2)]).toEqual([]);
+    expect(store.count(2)).toBe(0);
+    expect(store.get('s')).toBeUndefined();
+    await store.clearPartition(0);
+    expect(store.get('t')).toBeUndefined();
+    await store.close();
+  });
+
   it('attach (the restore child) opens only the store its parent opened for that topic, and wipes nothing', async () => {
     const dir = join(root, 'attached');
     const parent = await LocalLedgers.open(dir, 'amh.state', silentLogger());
