@@ -10,6 +10,7 @@ import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader
 import { RestoreDelegation, type ChildRestoreSettings, type Restoring } from './restore-delegation.js';
 import { partitionOf } from '../kafka/partition-of.js';
 import { encodeState } from './encoded.js';
+import { OwnWrites } from './own-writes.js';
 import type { WriteBatcher } from '../kafka/write-batcher.js';
 import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
@@ -64,12 +65,8 @@ export class PartitionedLedgerStore implements LedgerStore {
   private failure: AmhError | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
-  /**
-   * Records this process wrote to followed partitions and its reader has not applied yet, by partition and
-   * offset: the reader takes them as they are instead of decoding its own bytes again. Bounded by the writes
-   * waiting to be read back (an entry goes when its offset is applied, or with its partition).
-   */
-  private readonly written = new Map<number, Map<string, SliverLedger>>();
+  /** Own records the reader has yet to apply: it takes them as written instead of decoding them again. */
+  private readonly written = new OwnWrites();
   /** The last local commit handed to the background (see `commitInBackground`). */
   private committing: Promise<void> = Promise.resolve();
 
@@ -158,7 +155,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     for (const p of partitions) {
       this.parts.get(p)?.reject(new TransientError(`partition ${p} of ${this.o.topic} was revoked while restoring`));
       this.parts.delete(p);
-      this.written.delete(p);
+      this.written.drop(p);
     }
     // A child left with nothing we still follow is stopped (what it committed stays, as a cache).
     this.delegation.revoked();
@@ -264,7 +261,8 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   private async write(record: SliverLedger, confirm: 'read-back' | 'ack'): Promise<void> {
     const { partition, offset } = await this.produce(record);
-    this.remember(partition, offset, record);
+    const followed = this.parts.get(partition);
+    if (followed && followed.child !== 'running') this.written.remember(partition, offset, followed.position, record);
     // A partition this instance does not follow never reads the record back: it counts once acknowledged.
     if (confirm === 'ack' || !this.parts.has(partition)) {
       // Seen by every read from now on; its commit to disk is not waited for (the state topic holds the record).
@@ -280,15 +278,6 @@ export class PartitionedLedgerStore implements LedgerStore {
       }
       await this.reads.next(1000);
     }
-  }
-
-  /** An own record at an offset the reader has not reached yet (see `written`). */
-  private remember(partition: number, offset: bigint, record: SliverLedger): void {
-    const state = this.parts.get(partition);
-    if (!state || state.child === 'running' || offset < state.position) return;
-    let mine = this.written.get(partition);
-    if (!mine) this.written.set(partition, (mine = new Map()));
-    mine.set(offset.toString(), record);
   }
 
   /** One ledger record, acknowledged by all in-sync replicas: its partition and its own offset. */
@@ -311,20 +300,16 @@ export class PartitionedLedgerStore implements LedgerStore {
     const state = this.parts.get(p);
     if (!state || state.child === 'running' || batch.messages.length === 0) return;
     const local = this.requireLocal();
-    const mine = this.written.get(p);
+    const mine = this.written.lookup(p);
     const { changes, next, applied, conflicts } = await applyChangelog(batch.messages, state.position, {
       codec: this.o.codec,
       head: (id) => local.head(id),
       logger: this.o.logger,
       topic: this.o.topic,
       partition: p,
-      ...(mine ? { written: (offset: string) => mine.get(offset) } : {}),
+      ...(mine ? { written: mine } : {}),
     });
-    if (mine) {
-      for (const m of batch.messages) mine.delete(m.offset);
-      for (const offset of mine.keys()) if (BigInt(offset) < next) mine.delete(offset);
-      if (mine.size === 0) this.written.delete(p);
-    }
+    if (mine) this.written.applied(p, batch.messages.map((m) => m.offset), next);
     state.applied += applied;
     for (const c of conflicts) this.conflict(c.sliverId, c.known, c.ignored, p, c.offset);
     if (this.parts.get(p) !== state) return; // revoked meanwhile
