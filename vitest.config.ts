@@ -32,6 +32,8 @@ const faults = [
 const network = ['test/integration/faults-proxy.test.ts'];
 const integration = {
   globalSetup,
+  // Ends a test file whose event loop stops turning (timeouts cannot fire then), saying where.
+  setupFiles: ['test/helpers/stall-watchdog.ts'],
   testTimeout: 120_000,
   hookTimeout: 180_000,
   pool: 'forks' as const,
