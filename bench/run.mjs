@@ -410,7 +410,8 @@ function writeConfig(dir, topics, tag, o) {
       session_timeout: '10s',
     },
     consumer: { concurrency: o.concurrency, max_queued: o.maxQueued },
-    runtime: { work_dir: join(dir, 'runs') },
+    // The ledger store in the run's own dir (removed afterwards), not the default ../var/ledgers beside it.
+    runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers') },
     logging: { level: 'silent' },
     http: { enabled: false },
     handlers: {

@@ -10,6 +10,9 @@ import { repoRoot } from '../paths.js';
 import { StoreInUseError } from '../errors/index.js';
 import { DirLock } from './dir-lock.js';
 
+/** 16 GiB of address space for the store's memory map (see LMDB_OPTIONS). */
+const LMDB_MAP_SIZE = 16 * 1024 ** 3;
+
 /** The checker script: beside this module when built; from sources (tests), the built copy. */
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
 
@@ -18,9 +21,14 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
  * means fewer pages resident), no read-ahead (the hot path reads one record
  * at a time; read-ahead would pull neighbours into memory). `noSubdir: false`:
  * the path is a directory even when it has a dot in it (`amh.state`), which
- * lmdb would otherwise take for a file name.
+ * lmdb would otherwise take for a file name. `mapSize`: address space only
+ * (the file still grows page by page), reserved once so that the map is never
+ * grown: lmdb-js starts at 128 KiB and doubles, keeping every old map (and its
+ * resident pages) until the store closes, which held about twice the store's
+ * size in RSS (bench/README.md, "Backlog benchmark"). A store that outgrows it
+ * is still grown.
  */
-export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8, noSubdir: false } as const;
+export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
 
 /** Bumped when the layout below changes: an older store is rebuilt from the topic. */
 const FORMAT = 3;
