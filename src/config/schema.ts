@@ -153,6 +153,24 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Bounds of one fetch of the events topic (README "Memory"). The response is read into one buffer and every
+         * record of it decoded before the first is handed over; what is not taken before fetching pauses
+         * (`consumer.max_queued`) is dropped and fetched again later, so a fetch much larger than the queue's room is
+         * garbage. `max_partition_bytes`: per partition; `max_bytes`: the whole response. A record batch larger than
+         * either still comes (alone): they bound memory, not the largest event.
+         */
+        fetch: z
+          .object({
+            max_partition_bytes: z.number().int().min(1024).default(64 * 1024),
+            max_bytes: z.number().int().min(1024).default(1024 * 1024),
+          })
+          .strict()
+          .refine((f) => f.max_bytes >= f.max_partition_bytes, {
+            message: 'max_bytes must be at least max_partition_bytes',
+            path: ['max_bytes'],
+          })
+          .prefault({}),
       })
       .strict()
       .prefault({}),
