@@ -44,6 +44,7 @@ const DEFAULTS = {
   sampleMs: 250,
   timeoutS: 1800,
   keepTopics: false,
+  nodeFlags: [],
   out: join(HERE, 'results', 'latest.json'),
 };
 
@@ -57,6 +58,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --sample-ms 250        sampling interval
   --timeout 1800         give up on one N after this many seconds
   --keep-topics          do not delete the benchmark's topics afterwards
+  --node-flags 'F ...'   extra node/V8 flags of the measured child (e.g. '--max-semi-space-size=2'), besides NODE_OPTIONS
   --out FILE             results JSON (default bench/results/latest.json)
   --child N              run one measurement in this process and report it (used by the parent)
   --tag TAG              (with --child) consume the backlog the parent prepared on amh-bench-TAG.* topics
@@ -89,6 +91,7 @@ function parseArgs(argv) {
       case '--sample-ms': o.sampleMs = num(next(), a); break;
       case '--timeout': o.timeoutS = num(next(), a); break;
       case '--keep-topics': o.keepTopics = true; break;
+      case '--node-flags': o.nodeFlags = next().split(/\s+/).filter(Boolean); break;
       case '--out': o.out = next(); break;
       case '--child': o.child = num(next(), a); break;
       case '--tag': o.tag = next(); break;
@@ -438,7 +441,7 @@ async function measure(n, o) {
 
 function runChild(n, tag, o) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', SCRIPT, '--child', String(n), '--tag', tag, ...childArgs(o)], {
+    const proc = spawn(process.execPath, ['--expose-gc', ...o.nodeFlags, SCRIPT, '--child', String(n), '--tag', tag, ...childArgs(o)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, AMH_BENCH_TAG: `N=${n}` },
     });
