@@ -24,7 +24,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from './lib/events.mjs';
 import { fakeRunner } from './lib/fake-runner.mjs';
-import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
+import { AvroCodec, SchemaCatalog, Service, applyHeapPolicy, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -44,7 +44,8 @@ const DEFAULTS = {
   sampleMs: 250,
   timeoutS: 1800,
   keepTopics: false,
-  nodeFlags: [],
+  // The service's semi-space bound, as the Dockerfile's NODE_OPTIONS sets it (README "Memory").
+  nodeFlags: ['--max-semi-space-size=4'],
   out: join(HERE, 'results', 'latest.json'),
 };
 
@@ -58,7 +59,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --sample-ms 250        sampling interval
   --timeout 1800         give up on one N after this many seconds
   --keep-topics          do not delete the benchmark's topics afterwards
-  --node-flags 'F ...'   extra node/V8 flags of the measured child (e.g. '--max-semi-space-size=2'), besides NODE_OPTIONS
+  --node-flags 'F ...'   node/V8 flags of the measured child (default '--max-semi-space-size=4', as the Dockerfile; '' for none)
   --out FILE             results JSON (default bench/results/latest.json)
   --child N              run one measurement in this process and report it (used by the parent)
   --tag TAG              (with --child) consume the backlog the parent prepared on amh-bench-TAG.* topics
@@ -177,6 +178,8 @@ async function child(o) {
   const dir = mkdtempSync(join(tmpdir(), 'amh-bench-'));
   try {
     const config = writeConfig(dir, topics, tag, o);
+    // What `amh run` does before it starts the service (runtime.heap_growing_percent).
+    const heapPolicy = applyHeapPolicy(config.runtime.heap_growing_percent);
     const runner = fakeRunner(o.runMs);
     const level = process.env.AMH_BENCH_LOG;
     const service = new Service({
@@ -312,6 +315,7 @@ async function child(o) {
     const report = {
       n: N,
       topics,
+      heapPolicy,
       produce: prepared.produced,
       startMs: Math.round(startedAt - t0),
       wallMs: Math.round(doneAt - t0),
@@ -529,6 +533,7 @@ async function parent(o) {
   const out = [
     `am-handlers backlog benchmark  ${new Date().toISOString()}  node ${process.version}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GB`,
     `concurrency ${o.concurrency}, max_queued ${o.maxQueued}, ${o.partitions} partitions, fake playbook ${o.runMs[0]}-${o.runMs[1]} ms, distinct slivers`,
+    `service process: node ${o.nodeFlags.join(' ') || '(no flags)'}, heap_growing_percent ${runs[0]?.heapPolicy?.heapGrowingPercent ?? 'V8 default'}`,
     '',
     table(runs, o),
   ];
