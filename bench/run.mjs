@@ -238,6 +238,8 @@ async function child(o) {
     const peak = { rss: 0, heapUsed: 0, external: 0, pending: 0, lanes: 0, rssAnon: 0, rssFile: 0 };
     const t0 = performance.now();
     const loadAvg0 = loadavg()[0];
+    // CPU time of this process (the service): on a shared machine a steadier cost per event than the drain rate.
+    const cpu0 = process.cpuUsage();
     const sample = () => {
       const m = process.memoryUsage();
       const s = {
@@ -279,6 +281,7 @@ async function child(o) {
     const startedAt = performance.now();
     await allDone;
     const doneAt = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     clearTimeout(timeout);
     clearInterval(sampler);
     clearInterval(progress);
@@ -321,6 +324,7 @@ async function child(o) {
       wallMs: Math.round(doneAt - t0),
       drainMs: Math.round(drainS * 1000),
       throughput: Math.round(N / drainS),
+      cpuS: (cpu.user + cpu.system) / 1e6,
       results,
       deadLettered,
       outcomes,
@@ -471,6 +475,7 @@ function table(runs, o) {
     ['wall: start -> last result (s)', (r) => (r.wallMs / 1000).toFixed(1)],
     ['drain: first event -> last result (s)', (r) => (r.drainMs / 1000).toFixed(1)],
     ['throughput (events/s)', (r) => int(r.throughput)],
+    ['service CPU per event (ms)', (r) => (r.cpuS === undefined ? 'n/a' : ((r.cpuS * 1000) / r.n).toFixed(2))],
     ['results (outcomes)', (r) => `${int(r.results)} (${Object.entries(r.outcomes).map(([k, v]) => `${k} ${int(v)}`).join(', ')})`],
     ['heapUsed baseline (MB)', (r) => mb(r.baseline.heapUsed)],
     ['heapUsed peak (MB)', (r) => mb(r.peak.heapUsed)],

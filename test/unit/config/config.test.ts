@@ -116,6 +116,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('caps the old generation at 1.2x the live heap by default; a bad heap_growing_percent is refused naming the path', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).runtime.heap_growing_percent).toBe(20);
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__HEAP_GROWING_PERCENT: '0' } }).runtime.heap_growing_percent).toBe(0);
+    for (const value of ['-5', '1000', '12.5', 'lots']) {
+      expect(() => loadConfig({ path: configFile(`handlers:\n  vm: {}\nruntime: { heap_growing_percent: ${value} }\n`), env: {} }), value).toThrow(
+        /`runtime\.heap_growing_percent`/,
+      );
+    }
+  });
+
   it('batches writes with a 1 ms linger by default; bad write_batch values are refused naming the path', () => {
     const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
     expect(config.kafka.write_batch).toEqual({ linger: 1, max_records: 500, max_bytes: 1024 * 1024, max_in_flight: 1 });
