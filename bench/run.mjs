@@ -46,6 +46,7 @@ const DEFAULTS = {
   keepTopics: false,
   // The service's semi-space bound, as the Dockerfile's NODE_OPTIONS sets it (README "Memory").
   nodeFlags: ['--max-semi-space-size=4'],
+  heapGrowingPercent: null,
   out: join(HERE, 'results', 'latest.json'),
 };
 
@@ -60,6 +61,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --timeout 1800         give up on one N after this many seconds
   --keep-topics          do not delete the benchmark's topics afterwards
   --node-flags 'F ...'   node/V8 flags of the measured child (default '--max-semi-space-size=4', as the Dockerfile; '' for none)
+  --heap-growing-percent N   runtime.heap_growing_percent of the service (default: the config default; 0: V8's own)
   --out FILE             results JSON (default bench/results/latest.json)
   --child N              run one measurement in this process and report it (used by the parent)
   --tag TAG              (with --child) consume the backlog the parent prepared on amh-bench-TAG.* topics
@@ -93,6 +95,7 @@ function parseArgs(argv) {
       case '--timeout': o.timeoutS = num(next(), a); break;
       case '--keep-topics': o.keepTopics = true; break;
       case '--node-flags': o.nodeFlags = next().split(/\s+/).filter(Boolean); break;
+      case '--heap-growing-percent': o.heapGrowingPercent = Number(next()); break;
       case '--out': o.out = next(); break;
       case '--child': o.child = num(next(), a); break;
       case '--tag': o.tag = next(); break;
@@ -109,6 +112,7 @@ function childArgs(o) {
     '--run-ms', `${o.runMs[0]}-${o.runMs[1]}`, '--produce-batch', o.produceBatch, '--sample-ms', o.sampleMs,
     '--timeout', o.timeoutS];
   if (o.keepTopics) args.push('--keep-topics');
+  if (o.heapGrowingPercent !== null) args.push('--heap-growing-percent', o.heapGrowingPercent);
   return args.map(String);
 }
 
@@ -196,6 +200,7 @@ async function child(o) {
     const baseline = process.memoryUsage();
 
     let results = 0;
+    let replayed = 0;
     let deadLettered = 0;
     const outcomes = {};
     let paused = false;
@@ -212,8 +217,10 @@ async function child(o) {
       firstQueuedAt ??= performance.now();
       pendingPeakExact = Math.max(pendingPeakExact, service.pending);
     });
-    service.events.on('result', ({ result }) => {
+    service.events.on('result', ({ result, replayed: again }) => {
       results++;
+      // Re-published answers of events delivered again (after a rebalance: a heartbeat missed on a loaded machine).
+      if (again) replayed++;
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       if (results + deadLettered >= N) done();
     });
@@ -326,6 +333,7 @@ async function child(o) {
       throughput: Math.round(N / drainS),
       cpuS: (cpu.user + cpu.system) / 1e6,
       results,
+      replayed,
       deadLettered,
       outcomes,
       fakeRuns: runner.calls,
@@ -422,7 +430,7 @@ function writeConfig(dir, topics, tag, o) {
     },
     consumer: { concurrency: o.concurrency, max_queued: o.maxQueued },
     // The ledger store in the run's own dir (removed afterwards), not the default ../var/ledgers beside it.
-    runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers') },
+    runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers'), ...(o.heapGrowingPercent !== null ? { heap_growing_percent: o.heapGrowingPercent } : {}) },
     logging: { level: 'silent' },
     http: { enabled: false },
     handlers: {
@@ -476,6 +484,7 @@ function table(runs, o) {
     ['drain: first event -> last result (s)', (r) => (r.drainMs / 1000).toFixed(1)],
     ['throughput (events/s)', (r) => int(r.throughput)],
     ['service CPU per event (ms)', (r) => (r.cpuS === undefined ? 'n/a' : ((r.cpuS * 1000) / r.n).toFixed(2))],
+    ['results re-published (delivered again)', (r) => int(r.replayed ?? 0)],
     ['results (outcomes)', (r) => `${int(r.results)} (${Object.entries(r.outcomes).map(([k, v]) => `${k} ${int(v)}`).join(', ')})`],
     ['heapUsed baseline (MB)', (r) => mb(r.baseline.heapUsed)],
     ['heapUsed peak (MB)', (r) => mb(r.peak.heapUsed)],
