@@ -10,8 +10,8 @@ import { repoRoot } from '../paths.js';
 import { StoreInUseError } from '../errors/index.js';
 import { DirLock } from './dir-lock.js';
 
-/** 16 GiB of address space for the store's memory map (see LMDB_OPTIONS). */
-const LMDB_MAP_SIZE = 16 * 1024 ** 3;
+/** 4 GiB of address space for the store's memory map (see LMDB_OPTIONS): ~3M ledgers; not more, so that a `ulimit -v` of a few GiB still fits it (lmdb-js crashes when it cannot map). */
+const LMDB_MAP_SIZE = 4 * 1024 ** 3;
 
 /** The checker script: beside this module when built; from sources (tests), the built copy. */
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
