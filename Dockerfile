@@ -21,7 +21,9 @@ RUN ln -s /app/dist/cli/main.js /usr/local/bin/amh && chmod +x dist/cli/main.js
 # The app stays root-owned and read-only; everything amh writes lives under /var/lib/amh (a volume).
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/amh --create-home amh && \
     mkdir -p /var/lib/amh/runs /var/lib/amh/ledgers /var/lib/amh/sim && chown -R amh:amh /var/lib/amh
-ENV AMH_ANSIBLE_PLAYBOOK=/app/.venv/bin/ansible-playbook \
+# A small young generation bounds the service's memory (README "Memory"); runtime.heap_growing_percent does the rest.
+ENV NODE_OPTIONS=--max-semi-space-size=4 \
+    AMH_ANSIBLE_PLAYBOOK=/app/.venv/bin/ansible-playbook \
     AMH_RUNTIME__WORK_DIR=/var/lib/amh/runs \
     AMH_RUNTIME__LEDGER_DIR=/var/lib/amh/ledgers \
     AMH_SIM_STATE_DIR=/var/lib/amh/sim \

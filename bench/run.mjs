@@ -24,7 +24,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from './lib/events.mjs';
 import { fakeRunner } from './lib/fake-runner.mjs';
-import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
+import { AvroCodec, SchemaCatalog, Service, applyHeapPolicy, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -44,6 +44,9 @@ const DEFAULTS = {
   sampleMs: 250,
   timeoutS: 1800,
   keepTopics: false,
+  // The service's semi-space bound, as the Dockerfile's NODE_OPTIONS sets it (README "Memory").
+  nodeFlags: ['--max-semi-space-size=4'],
+  heapGrowingPercent: null,
   out: join(HERE, 'results', 'latest.json'),
 };
 
@@ -57,6 +60,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --sample-ms 250        sampling interval
   --timeout 1800         give up on one N after this many seconds
   --keep-topics          do not delete the benchmark's topics afterwards
+  --node-flags 'F ...'   node/V8 flags of the measured child (default '--max-semi-space-size=4', as the Dockerfile; '' for none)
+  --heap-growing-percent N   runtime.heap_growing_percent of the service (default: the config default; 0: V8's own)
   --out FILE             results JSON (default bench/results/latest.json)
   --child N              run one measurement in this process and report it (used by the parent)
   --tag TAG              (with --child) consume the backlog the parent prepared on amh-bench-TAG.* topics
@@ -89,6 +94,8 @@ function parseArgs(argv) {
       case '--sample-ms': o.sampleMs = num(next(), a); break;
       case '--timeout': o.timeoutS = num(next(), a); break;
       case '--keep-topics': o.keepTopics = true; break;
+      case '--node-flags': o.nodeFlags = next().split(/\s+/).filter(Boolean); break;
+      case '--heap-growing-percent': o.heapGrowingPercent = Number(next()); break;
       case '--out': o.out = next(); break;
       case '--child': o.child = num(next(), a); break;
       case '--tag': o.tag = next(); break;
@@ -105,6 +112,7 @@ function childArgs(o) {
     '--run-ms', `${o.runMs[0]}-${o.runMs[1]}`, '--produce-batch', o.produceBatch, '--sample-ms', o.sampleMs,
     '--timeout', o.timeoutS];
   if (o.keepTopics) args.push('--keep-topics');
+  if (o.heapGrowingPercent !== null) args.push('--heap-growing-percent', o.heapGrowingPercent);
   return args.map(String);
 }
 
@@ -174,6 +182,8 @@ async function child(o) {
   const dir = mkdtempSync(join(tmpdir(), 'amh-bench-'));
   try {
     const config = writeConfig(dir, topics, tag, o);
+    // What `amh run` does before it starts the service (runtime.heap_growing_percent).
+    const heapPolicy = applyHeapPolicy(config.runtime.heap_growing_percent);
     const runner = fakeRunner(o.runMs);
     const level = process.env.AMH_BENCH_LOG;
     const service = new Service({
@@ -190,6 +200,7 @@ async function child(o) {
     const baseline = process.memoryUsage();
 
     let results = 0;
+    let replayed = 0;
     let deadLettered = 0;
     const outcomes = {};
     let paused = false;
@@ -206,8 +217,10 @@ async function child(o) {
       firstQueuedAt ??= performance.now();
       pendingPeakExact = Math.max(pendingPeakExact, service.pending);
     });
-    service.events.on('result', ({ result }) => {
+    service.events.on('result', ({ result, replayed: again }) => {
       results++;
+      // Re-published answers of events delivered again (after a rebalance: a heartbeat missed on a loaded machine).
+      if (again) replayed++;
       outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       if (results + deadLettered >= N) done();
     });
@@ -232,6 +245,8 @@ async function child(o) {
     const peak = { rss: 0, heapUsed: 0, external: 0, pending: 0, lanes: 0, rssAnon: 0, rssFile: 0 };
     const t0 = performance.now();
     const loadAvg0 = loadavg()[0];
+    // CPU time of this process (the service): on a shared machine a steadier cost per event than the drain rate.
+    const cpu0 = process.cpuUsage();
     const sample = () => {
       const m = process.memoryUsage();
       const s = {
@@ -273,6 +288,7 @@ async function child(o) {
     const startedAt = performance.now();
     await allDone;
     const doneAt = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     clearTimeout(timeout);
     clearInterval(sampler);
     clearInterval(progress);
@@ -309,12 +325,15 @@ async function child(o) {
     const report = {
       n: N,
       topics,
+      heapPolicy,
       produce: prepared.produced,
       startMs: Math.round(startedAt - t0),
       wallMs: Math.round(doneAt - t0),
       drainMs: Math.round(drainS * 1000),
       throughput: Math.round(N / drainS),
+      cpuS: (cpu.user + cpu.system) / 1e6,
       results,
+      replayed,
       deadLettered,
       outcomes,
       fakeRuns: runner.calls,
@@ -410,7 +429,8 @@ function writeConfig(dir, topics, tag, o) {
       session_timeout: '10s',
     },
     consumer: { concurrency: o.concurrency, max_queued: o.maxQueued },
-    runtime: { work_dir: join(dir, 'runs') },
+    // The ledger store in the run's own dir (removed afterwards), not the default ../var/ledgers beside it.
+    runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(dir, 'ledgers'), ...(o.heapGrowingPercent !== null ? { heap_growing_percent: o.heapGrowingPercent } : {}) },
     logging: { level: 'silent' },
     http: { enabled: false },
     handlers: {
@@ -437,7 +457,7 @@ async function measure(n, o) {
 
 function runChild(n, tag, o) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--expose-gc', SCRIPT, '--child', String(n), '--tag', tag, ...childArgs(o)], {
+    const proc = spawn(process.execPath, ['--expose-gc', ...o.nodeFlags, SCRIPT, '--child', String(n), '--tag', tag, ...childArgs(o)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, AMH_BENCH_TAG: `N=${n}` },
     });
@@ -463,6 +483,8 @@ function table(runs, o) {
     ['wall: start -> last result (s)', (r) => (r.wallMs / 1000).toFixed(1)],
     ['drain: first event -> last result (s)', (r) => (r.drainMs / 1000).toFixed(1)],
     ['throughput (events/s)', (r) => int(r.throughput)],
+    ['service CPU per event (ms)', (r) => (r.cpuS === undefined ? 'n/a' : ((r.cpuS * 1000) / r.n).toFixed(2))],
+    ['results re-published (delivered again)', (r) => int(r.replayed ?? 0)],
     ['results (outcomes)', (r) => `${int(r.results)} (${Object.entries(r.outcomes).map(([k, v]) => `${k} ${int(v)}`).join(', ')})`],
     ['heapUsed baseline (MB)', (r) => mb(r.baseline.heapUsed)],
     ['heapUsed peak (MB)', (r) => mb(r.peak.heapUsed)],
@@ -525,6 +547,7 @@ async function parent(o) {
   const out = [
     `am-handlers backlog benchmark  ${new Date().toISOString()}  node ${process.version}, ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(0)} GB`,
     `concurrency ${o.concurrency}, max_queued ${o.maxQueued}, ${o.partitions} partitions, fake playbook ${o.runMs[0]}-${o.runMs[1]} ms, distinct slivers`,
+    `service process: node ${o.nodeFlags.join(' ') || '(no flags)'}, heap_growing_percent ${runs[0]?.heapPolicy?.heapGrowingPercent ?? 'V8 default'}`,
     '',
     table(runs, o),
   ];

@@ -1,6 +1,7 @@
 /** Public surface of am-handlers. */
 export { Service, type ServiceDeps, type ServiceState } from './service.js';
 export { loadConfig, type ResolvedConfig, type LoadOptions } from './config/index.js';
+export { applyHeapPolicy, type HeapPolicy } from './lib/heap-policy.js';
 export {
   AvroCodec,
   SchemaCatalog,

@@ -214,6 +214,9 @@ export class Service {
         // kafkajs sleeps this long when every partition is paused and does not wake on resume():
         // the default 5 s halved throughput under backpressure (bench/README.md).
         maxWaitTimeInMs: 250,
+        // Fetches sized to what the queue can take: kafkajs reads a whole response into one buffer and decodes all of it (README "Memory").
+        maxBytesPerPartition: config.kafka.fetch.max_partition_bytes,
+        maxBytes: config.kafka.fetch.max_bytes,
       });
       const consumer = this.consumer;
       await startup('connecting the consumer', () => consumer.connect());

@@ -1,3 +1,4 @@
+import { applyHeapPolicy } from '../lib/heap-policy.js';
 import { Service } from '../service.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
@@ -5,6 +6,7 @@ import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 export async function runCommand(opts: CommonOptions): Promise<void> {
   const config = loadCliConfig(opts);
   const logger = cliLogger(config.logging.level, config.logging.format);
+  logger.info({ heap: applyHeapPolicy(config.runtime.heap_growing_percent) }, 'heap policy set (README "Memory")');
   const service = new Service({ config, logger });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

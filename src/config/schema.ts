@@ -153,6 +153,24 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Bounds of one fetch of the events topic (README "Memory"). The response is read into one buffer and every
+         * record of it decoded before the first is handed over; what is not taken before fetching pauses
+         * (`consumer.max_queued`) is dropped and fetched again later, so a fetch much larger than the queue's room is
+         * garbage. `max_partition_bytes`: per partition; `max_bytes`: the whole response. A record batch larger than
+         * either still comes (alone): they bound memory, not the largest event.
+         */
+        fetch: z
+          .object({
+            max_partition_bytes: z.number().int().min(1024).default(64 * 1024),
+            max_bytes: z.number().int().min(1024).default(1024 * 1024),
+          })
+          .strict()
+          .refine((f) => f.max_bytes >= f.max_partition_bytes, {
+            message: 'max_bytes must be at least max_partition_bytes',
+            path: ['max_bytes'],
+          })
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -236,6 +254,13 @@ export const configSchema = z
          * with it), until less than this is left for the service itself. `null`: always restore in the service.
          */
         ledger_restore_child_min_records: z.number().int().min(0).nullable().default(20_000),
+        /**
+         * Garbage collection of `amh run` (README "Memory"): V8's old generation may grow to (1 + this/100) times
+         * what survived its last full collection before it collects again. V8's own heuristics (`0`) allow up to 4x,
+         * most of it short-lived event data; a lower value collects more often (each full collection of the service's
+         * ~25 MiB live heap takes milliseconds) and keeps the peak down.
+         */
+        heap_growing_percent: z.number().int().min(0).max(300).default(20),
         /** Keep run directories after the run (debugging). */
         keep_run_dirs: z.boolean().default(false),
         /** Between SIGTERM and SIGKILL of a playbook's process group. */

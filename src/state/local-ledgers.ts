@@ -10,17 +10,28 @@ import { repoRoot } from '../paths.js';
 import { StoreInUseError } from '../errors/index.js';
 import { DirLock } from './dir-lock.js';
 
+/** 4 GiB of address space for the store's memory map (see LMDB_OPTIONS): ~3M ledgers; not more, so that a `ulimit -v` of a few GiB still fits it (lmdb-js crashes when it cannot map). */
+const LMDB_MAP_SIZE = 4 * 1024 ** 3;
+
 /** The checker script: beside this module when built; from sources (tests), the built copy. */
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
 
 /**
- * LZ4-compressed records (a ledger's replies compress well: a smaller map
- * means fewer pages resident), no read-ahead (the hot path reads one record
+ * LZ4-compressed records from 256 bytes (a ledger's replies compress well: a
+ * smaller map means fewer pages resident; lmdb-js' default threshold of 1000
+ * bytes left a ledger with one VM reply, about 960 bytes, uncompressed, where
+ * LZ4 makes it about 620; compressed records are marked, so a store written
+ * with another threshold reads the same), no read-ahead (the hot path reads one record
  * at a time; read-ahead would pull neighbours into memory). `noSubdir: false`:
  * the path is a directory even when it has a dot in it (`amh.state`), which
- * lmdb would otherwise take for a file name.
+ * lmdb would otherwise take for a file name. `mapSize`: address space only
+ * (the file still grows page by page), reserved once so that the map is never
+ * grown: lmdb-js starts at 128 KiB and doubles, keeping every old map (and its
+ * resident pages) until the store closes, which held about twice the store's
+ * size in RSS (bench/README.md, "Backlog benchmark"). A store that outgrows it
+ * is still grown.
  */
-export const LMDB_OPTIONS = { compression: true, noReadAhead: true, maxDbs: 8, noSubdir: false } as const;
+export const LMDB_OPTIONS = { compression: { threshold: 256 }, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
 
 /**
  * Bumped when the layout below changes: an older store is rebuilt from the topic.

@@ -112,6 +112,13 @@ describe('Dockerfile', () => {
     expect(instructions('VOLUME').map((v) => v.args).join(' ')).toContain('/var/lib/amh');
   });
 
+  it('starts node with the bounded young generation the memory figures assume (README "Memory")', async () => {
+    expect(image.NODE_OPTIONS?.split(/\s+/)).toContain('--max-semi-space-size=4');
+    // Node refuses to start with a flag NODE_OPTIONS does not allow: the image's value must be one it takes.
+    const { stdout } = await run(process.execPath, ['-e', "process.stdout.write('started')"], { env: { ...process.env, NODE_OPTIONS: image.NODE_OPTIONS }, timeout: 30_000 });
+    expect(stdout).toBe('started');
+  });
+
   it('exposes the HTTP port and checks /healthz on it', () => {
     expect(instructions('EXPOSE').flatMap((e) => e.args.split(/\s+/))).toContain(String(HTTP_PORT_DEFAULT));
     const probe = execForm(last('HEALTHCHECK'));

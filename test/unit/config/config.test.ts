@@ -99,6 +99,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__WARM_RUNNER__ENABLED: 'sometimes' } })).toThrow(/AMH_RUNTIME__WARM_RUNNER__ENABLED/);
   });
 
+  it('bounds a fetch to 64 KiB per partition and 1 MiB in all by default; bad fetch values are refused naming the path', () => {
+    const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
+    expect(config.kafka.fetch).toEqual({ max_partition_bytes: 64 * 1024, max_bytes: 1024 * 1024 });
+    const tuned = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_KAFKA__FETCH__MAX_PARTITION_BYTES: '262144' } });
+    expect(tuned.kafka.fetch.max_partition_bytes).toBe(262_144);
+    const bad: [string, RegExp][] = [
+      ['{ max_partition_bytes: 100 }', /`kafka\.fetch\.max_partition_bytes`/],
+      ['{ max_bytes: 1.5 }', /`kafka\.fetch\.max_bytes`/],
+      ['{ max_partition_bytes: 2097152 }', /`kafka\.fetch\.max_bytes`: max_bytes must be at least max_partition_bytes/],
+      ['{ maxBytes: 1 }', /`kafka\.fetch`: unknown key/],
+    ];
+    for (const [value, message] of bad) {
+      const file = configFile(`handlers:\n  vm: {}\nkafka: { fetch: ${value} }\n`);
+      expect(() => loadConfig({ path: file, env: {} }), value).toThrow(message);
+    }
+  });
+
+  it('caps the old generation at 1.2x the live heap by default; a bad heap_growing_percent is refused naming the path', () => {
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} }).runtime.heap_growing_percent).toBe(20);
+    expect(loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: { AMH_RUNTIME__HEAP_GROWING_PERCENT: '0' } }).runtime.heap_growing_percent).toBe(0);
+    for (const value of ['-5', '1000', '12.5', 'lots']) {
+      expect(() => loadConfig({ path: configFile(`handlers:\n  vm: {}\nruntime: { heap_growing_percent: ${value} }\n`), env: {} }), value).toThrow(
+        /`runtime\.heap_growing_percent`/,
+      );
+    }
+  });
+
   it('batches writes with a 1 ms linger by default; bad write_batch values are refused naming the path', () => {
     const config = loadConfig({ path: configFile('handlers:\n  vm: {}\n'), env: {} });
     expect(config.kafka.write_batch).toEqual({ linger: 1, max_records: 500, max_bytes: 1024 * 1024, max_in_flight: 1 });
