@@ -123,6 +123,23 @@ export function childrenCpuSeconds() {
   }
 }
 
+/** CPU seconds of `pid` ('self' or a number) and of the children it waited for (Linux /proc: utime+stime+cutime+cstime). */
+export function treeCpu(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ", field 3 (state) is f[0]: utime, stime, cutime, cstime are fields 14-17.
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks();
+}
+
+/**
+ * CPU seconds of the playbook runs of `service` so far: the runs this process spawned and waited for, and
+ * the warm zygotes with the runs they forked and waited for (a zygote is not waited for until it exits).
+ */
+export function runsCpuSeconds(service) {
+  const zygotes = service.warmPool?.pids() ?? [];
+  return zygotes.reduce((sum, pid) => sum + treeCpu(pid), childrenCpuSeconds());
+}
+
 let ticks;
 function clockTicks() {
   ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

@@ -9,7 +9,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { requireAnsible, requireKafka } from '../lib/dist.mjs';
-import { childrenCpuSeconds, createTopics, deleteTopics, startService, vmEvent } from '../lib/service.mjs';
+import { childrenCpuSeconds, createTopics, deleteTopics, runsCpuSeconds, startService, vmEvent } from '../lib/service.mjs';
 
 const CONCURRENCY = 8;
 const BOOT_SECONDS = '2';
@@ -46,13 +46,13 @@ export const rows = [
       const createS = (ok(await s.svc.result(alone.event_id)).at - t0) / 1000;
 
       const events = Array.from({ length: s.creates }, (_, i) => vmEvent(`${tag}-${i}`, { labels }));
-      const cpu0 = childrenCpuSeconds();
+      const cpu0 = runsCpuSeconds(s.svc.service);
       const own0 = process.cpuUsage();
       const t1 = performance.now();
       await s.svc.send(events);
       let last = t1;
       for (const e of events) last = Math.max(last, ok(await s.svc.result(e.event_id)).at);
-      const runsCpu = childrenCpuSeconds() - cpu0;
+      const runsCpu = runsCpuSeconds(s.svc.service) - cpu0;
       const own = process.cpuUsage(own0);
       const waves = Math.ceil(s.creates / CONCURRENCY);
       return {

@@ -11,23 +11,14 @@
 // Neither needs Kafka. Both need the build (dist/) and ansible-playbook (`npm run ansible:setup`).
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { vmRedeem } from '../lib/events.mjs';
+import { treeCpu } from '../lib/service.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU in 1/100 s everywhere we run
-
-/** CPU seconds of `pid` and of the children it waited for (Linux /proc). */
-function treeCpu(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ", field 3 (state) is f[0]: utime, stime, cutime, cstime are fields 14-17.
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-}
 
 /** Wall and CPU seconds of `fn`, counting this process, its waited-for children and the zygotes (`pids`). */
 async function measured(pids, fn) {
