@@ -33,6 +33,7 @@ import { STATE_TOPIC_CONFIG } from '../dist/service.js';
 import { PartitionedLedgerStore } from '../dist/state/partitioned-store.js';
 import { LedgerSweeper } from '../dist/state/sweeper.js';
 import { PARTITIONS, plan, sliverIdOf, sliverRecords } from './ledgers-fill.mjs';
+import { createTopicsReady } from './lib/topics.mjs';
 
 const USAGE = `usage: node bench/compaction.mjs [--slivers 20000] [--timeout 300]
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092)`;
@@ -110,9 +111,7 @@ async function main() {
   const topic = `amh-compaction-bench-${randomUUID().slice(0, 8)}`;
   const configEntries = STATE_TOPIC_CONFIG.map((e) => ({ name: e.name, value: SCALED[e.name] ?? e.value }));
   for (const [name, value] of Object.entries(SCALED)) if (!configEntries.some((e) => e.name === name)) configEntries.push({ name, value });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1, configEntries }] });
+  await createTopicsReady(kafka, [{ topic, numPartitions: PARTITIONS, configEntries }]);
   log(`topic ${topic}: ${configEntries.map((e) => `${e.name}=${e.value}`).join(', ')}`);
 
   // 1. Fill.
@@ -171,6 +170,8 @@ async function main() {
   ticking = false;
   await ticker;
   await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
   await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   await admin.disconnect();
 

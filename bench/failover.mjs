@@ -24,6 +24,7 @@ import { AssignerProtocol, Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { AvroCodec, SchemaCatalog } from '../dist/index.js';
 import { summarize } from './stats.mjs';
+import { createTopicsReady } from './lib/topics.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
@@ -173,13 +174,10 @@ async function repetition(rep, o) {
   await admin.connect();
   await producer.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
-        { topic: topics.state, numPartitions: PARTITIONS, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      ],
-    });
+    await createTopicsReady(kafka, [
+      ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+      { topic: topics.state, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    ]);
     // Defaults everywhere except what a benchmark must pin: its own topics and group, and where files go.
     const configFile = join(dir, 'amh.yaml');
     writeFileSync(

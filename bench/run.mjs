@@ -24,6 +24,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from './lib/events.mjs';
 import { fakeRunner } from './lib/fake-runner.mjs';
+import { createTopicsReady } from './lib/topics.mjs';
 import { AvroCodec, SchemaCatalog, Service, applyHeapPolicy, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -137,20 +138,10 @@ async function prepareBacklog(N, o) {
   const tag = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const topics = topicsFor(tag);
   const kafka = kafkaClient();
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: o.partitions, replicationFactor: 1 })),
-        { topic: topics.state, numPartitions: o.partitions, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      ],
-    });
-    await waitForLeaders(admin, Object.values(topics));
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsReady(kafka, [
+    ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: o.partitions })),
+    { topic: topics.state, numPartitions: o.partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ]);
   const produced = await produceBacklog(kafka, topics.events, N, tag, o.produceBatch);
   log(`N=${N}: backlog of ${int(N)} events (${(produced.bytes / MB).toFixed(1)} MB) produced in ${(produced.ms / 1000).toFixed(1)} s`);
   return { tag, topics, produced: { ms: Math.round(produced.ms), bytes: produced.bytes, perSecond: Math.round(N / (produced.ms / 1000)) } };
@@ -377,20 +368,6 @@ function rssSplit() {
 
 function pick(m) {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
-}
-
-async function waitForLeaders(admin, topics, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      if (meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-    } catch (err) {
-      if (Date.now() >= deadline) throw err;
-    }
-    if (Date.now() >= deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }
 
 /** N VM redeems of N distinct slivers, keyed by sliver id, single-object Avro, `batch` per send. */

@@ -10,24 +10,16 @@ import { join } from 'node:path';
 import { Partitioners } from 'kafkajs';
 import { stringify } from 'yaml';
 import { loadDist } from './dist.mjs';
+import { createTopicsReady } from './topics.mjs';
 
 /** Fresh, uniquely named topics as `amh run` creates them (state compacted). */
 export async function createTopics(kafka, prefix) {
   const tag = `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const topics = { events: `${tag}.events`, replies: `${tag}.replies`, dead_letter: `${tag}.dlq`, state: `${tag}.state` };
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-        { topic: topics.state, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsReady(kafka, [
+    ...[topics.events, topics.replies, topics.dead_letter].map((topic) => ({ topic, numPartitions: 1 })),
+    { topic: topics.state, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ]);
   return topics;
 }
 

@@ -28,6 +28,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { vmRedeem } from '../lib/events.mjs';
 import { fakeRunner } from '../lib/fake-runner.mjs';
+import { createTopicsReady } from '../lib/topics.mjs';
 
 const PARTITIONS = 3;
 
@@ -45,21 +46,14 @@ async function dist(repo) {
 const kafkaOf = (brokers) => new Kafka({ clientId: 'amh-bench-pipeline', brokers, logLevel: logLevel.NOTHING });
 
 async function createTopics(brokers, topics, compacted = []) {
-  const admin = kafkaOf(brokers).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: topics.map((topic) => ({
-        topic,
-        numPartitions: PARTITIONS,
-        replicationFactor: 1,
-        ...(compacted.includes(topic) ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
-      })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsReady(
+    kafkaOf(brokers),
+    topics.map((topic) => ({
+      topic,
+      numPartitions: PARTITIONS,
+      ...(compacted.includes(topic) ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+    })),
+  );
 }
 
 async function deleteTopics(brokers, topics, log) {

@@ -12,6 +12,8 @@ import {
   type Producer,
 } from 'kafkajs';
 import { inject } from 'vitest';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { silentLogger } from '../../src/observability/logger.js';
 
 /** Bootstrap servers of the test broker (AMH_KAFKA_BROKERS, else what globalSetup provided). */
 export function kafkaBrokers(): string[] {
@@ -66,8 +68,11 @@ export async function withProducer<T>(use: (producer: Producer) => Promise<T>): 
 }
 
 /**
- * Creates the topics and returns once every partition has a leader, so the
- * next produce or subscribe can't hit LEADER_NOT_AVAILABLE.
+ * Creates the topics and returns once every partition has a leader that
+ * serves it, so the next produce or subscribe can't hit LEADER_NOT_AVAILABLE.
+ * This is the service's own start-up path (`ensureTopics`): kafkajs'
+ * `waitForLeaders` gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded broker
+ * answers for a moment after creating a topic (seen once in CI).
  */
 export async function createTopics(
   names: string[],
@@ -75,29 +80,8 @@ export async function createTopics(
   configs?: Record<string, string>,
 ): Promise<void> {
   const configEntries = Object.entries(configs ?? {}).map(([name, value]) => ({ name, value }));
-  await withAdmin(async (admin) => {
-    await admin.createTopics({
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries })),
-      waitForLeaders: true,
-    });
-    await waitForLeaders(admin, names);
-  });
-}
-
-async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-      const allLed = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (allLed) return;
-    } catch (error) {
-      // UNKNOWN_TOPIC_OR_PARTITION right after creation: metadata not propagated yet.
-      if (Date.now() >= deadline) throw error;
-    }
-    if (Date.now() >= deadline) throw new Error(`Topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
-    await sleep(100);
-  }
+  const specs = names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries }));
+  await ensureTopics(kafkaClient('amh-test-admin'), specs, silentLogger(), { deadlineMs: 30_000 });
 }
 
 export interface RawMessage {
