@@ -61,6 +61,14 @@ interface Meta {
 export class LocalLedgers {
   /** Changes handed to `stage` and not committed yet (ledger null: a deletion), newest per sliver. */
   private readonly staged = new Map<string, Staged>();
+  /** Of those, the ones the next commit takes (the rest are in the commit running now). */
+  private queued = new Map<string, Staged>();
+  private queuedCheckpoints = new Map<number, bigint>();
+  private queuedCalls = 0;
+  /** The commit running now (resolved when none), and the one queued behind it. */
+  private flushing: Promise<void> = Promise.resolve();
+  private nextFlush: Promise<void> | null = null;
+  private readonly counts = { commits: 0, stagedCalls: 0, ledgersWritten: 0 };
 
   private constructor(
     private readonly root: RootDatabase,
@@ -194,32 +202,74 @@ export class LocalLedgers {
   }
 
   /**
-   * Like `write`, but `get` and `head` see the changes at once, before the transaction commits (LMDB makes a
-   * commit durable with an fsync: milliseconds on the hot path). Resolves when durable; a caller that does not
-   * wait must still hear about a failure. Nothing here is the only copy: every record is on the state topic,
-   * and a checkpoint is only ever committed together with the changes below it, so a crash before the
+   * Changes that `get`, `head` and `ledgersOf` see at once, committed behind the caller (LMDB makes a commit
+   * durable with an fsync: milliseconds the hot path does not wait for). Resolves when durable; a caller that
+   * does not wait must still hear about a failure. Nothing here is the only copy: every record is on the state
+   * topic, and a checkpoint is only ever committed together with the changes below it, so a crash before the
    * commit leaves a checkpoint that re-reads them.
    */
   stage(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
-    const mine = new Map<string, Staged>();
     for (const [sliverId, ledger] of changes) {
       const entry = { partition, ledger };
       this.staged.set(sliverId, entry);
-      mine.set(sliverId, entry);
+      this.queued.set(sliverId, entry);
     }
-    const unstage = (): void => {
-      for (const [sliverId, entry] of mine) if (this.staged.get(sliverId) === entry) this.staged.delete(sliverId);
-    };
-    return this.write(partition, changes, checkpoint).finally(unstage);
+    if (checkpoint !== undefined) this.queuedCheckpoints.set(partition, checkpoint);
+    this.queuedCalls++;
+    this.nextFlush ??= this.flushAfter(this.flushing);
+    return this.nextFlush;
   }
 
   /**
-   * Writes (or, with null, deletes) ledgers; resolves when durable. Two puts per ledger (record and head); the
-   * `by-partition` entry only when the sliver is new here or its partition changed (the head says which it was).
+   * Writes (or, with null, deletes) ledgers; resolves when durable. In order with every `stage` before it:
+   * what is queued is committed first, or with it.
    */
-  async write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
+  write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
+    return this.stage(partition, changes, checkpoint);
+  }
+
+  /** Changes staged and not committed yet (slivers), and what committing has done so far. */
+  get stats(): { staged: number; commits: number; stagedCalls: number; ledgersWritten: number } {
+    return { staged: this.staged.size, ...this.counts };
+  }
+
+  /** Resolves when everything staged before the call is durable (rejects when that commit failed). */
+  flushed(): Promise<void> {
+    return this.nextFlush ?? this.flushing;
+  }
+
+  /**
+   * The next commit, after the one running (`previous`): it takes everything queued by then, newest per
+   * sliver, with the highest checkpoint per partition. One commit runs at a time, so a checkpoint is never
+   * durable before the changes staged ahead of it; and a sliver staged again and again while a commit runs
+   * (its lease mark, then its answer) is written once, as it stands last.
+   */
+  private async flushAfter(previous: Promise<void>): Promise<void> {
+    await previous.catch(() => undefined);
+    const changes = this.queued;
+    const checkpoints = this.queuedCheckpoints;
+    this.queued = new Map();
+    this.queuedCheckpoints = new Map();
+    this.counts.stagedCalls += this.queuedCalls;
+    this.queuedCalls = 0;
+    this.flushing = this.nextFlush ?? Promise.resolve();
+    this.nextFlush = null;
+    try {
+      await this.commit(changes, checkpoints);
+    } finally {
+      for (const [sliverId, entry] of changes) if (this.staged.get(sliverId) === entry) this.staged.delete(sliverId);
+    }
+  }
+
+  /**
+   * One transaction. Two puts per ledger (record and head); the `by-partition` entry only when the sliver is
+   * new here or its partition changed (the head says which it was).
+   */
+  private async commit(changes: ReadonlyMap<string, Staged>, checkpoints: ReadonlyMap<number, bigint>): Promise<void> {
+    this.counts.commits++;
+    this.counts.ledgersWritten += changes.size;
     await this.root.transaction(() => {
-      for (const [sliverId, ledger] of changes) {
+      for (const [sliverId, { partition, ledger }] of changes) {
         const was = this.heads.get(sliverId)?.partition;
         if (ledger) {
           void this.ledgers.put(sliverId, { ...ledger, partition });
@@ -233,7 +283,7 @@ export class LocalLedgers {
           void this.byPartition.remove([was ?? partition, sliverId]);
         }
       }
-      if (checkpoint !== undefined) void this.checkpoints.put(partition, checkpoint.toString());
+      for (const [partition, checkpoint] of checkpoints) void this.checkpoints.put(partition, checkpoint.toString());
     });
   }
 
@@ -245,6 +295,7 @@ export class LocalLedgers {
 
   /** Forgets a partition (its checkpoint cannot be trusted, e.g. the topic was recreated). */
   async clearPartition(partition: number): Promise<void> {
+    await this.flushed().catch(() => undefined);
     const keys = [...this.byPartition.getKeys({ start: [partition, ''], end: [partition + 1, ''] })];
     await this.root.transaction(() => {
       for (const key of keys) {
@@ -297,9 +348,11 @@ export class LocalLedgers {
 
   async close(): Promise<void> {
     try {
+      // What is staged goes to disk first; a commit that failed leaves no clean mark.
+      const committed = await this.flushed().then(() => true, () => false);
       await this.root.close();
       // Only the process that opened (and checked) the store vouches for it: a restore child only attaches.
-      if (this.owner) writeFileSync(join(this.dir, CLEAN_MARK), JSON.stringify(dataStamp(this.dir)));
+      if (this.owner && committed) writeFileSync(join(this.dir, CLEAN_MARK), JSON.stringify(dataStamp(this.dir)));
     } catch {
       // No mark: the next start checks the store, which is only slower.
     } finally {

@@ -39,6 +39,9 @@ export interface PartitionedLedgerStoreOptions {
 
 export type { ChildRestoreSettings };
 
+/** Ledgers staged in memory, not committed to the local store yet, past which the reader waits for its disk. */
+const STAGED_LIMIT = 4096;
+
 /**
  * Ledgers that follow partitions (Kafka Streams' model): the compacted state
  * topic is the changelog, a local LMDB store the cache. An instance restores
@@ -67,8 +70,6 @@ export class PartitionedLedgerStore implements LedgerStore {
   private stopping: Promise<void> | null = null;
   /** Own records the reader has yet to apply: it takes them as written instead of decoding them again. */
   private readonly written = new OwnWrites();
-  /** The last local commit handed to the background (see `commitInBackground`). */
-  private committing: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: PartitionedLedgerStoreOptions) {
     this.delegation = new RestoreDelegation(o.restoreInChild, {
@@ -253,7 +254,6 @@ export class PartitionedLedgerStore implements LedgerStore {
       this.reads.wakeAll();
       await this.delegation.stop();
       await Promise.allSettled([this.consumer?.disconnect(), this.admin?.disconnect()]);
-      await this.committing;
       await this.local?.close().catch(() => undefined);
     })();
     return this.stopping;
@@ -315,8 +315,9 @@ export class PartitionedLedgerStore implements LedgerStore {
     if (this.parts.get(p) !== state) return; // revoked meanwhile
     if (next > state.position) {
       // Readers (and writers waiting for their read-back) see the batch at once; its commit (with the checkpoint)
-      // goes to disk meanwhile. One batch commits at a time, so at most two batches are seen and not yet durable.
-      await this.committing;
+      // goes to disk behind them, with whatever else is staged by then. Staged changes are held in memory until
+      // committed: past STAGED_LIMIT slivers the reader waits for the disk.
+      if (local.stats.staged > STAGED_LIMIT) await local.flushed().catch(() => undefined);
       this.commitInBackground(local.stage(p, changes, next));
       state.position = next;
     }
@@ -324,10 +325,9 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.reads.wakeAll();
   }
 
-  /** A local commit nobody waits for: the next batch waits for it, and a failure stops the store (nothing else is safe). */
+  /** A local commit nobody waits for: a failure stops the store (nothing else is safe). `close` waits for it. */
   private commitInBackground(commit: Promise<void>): void {
-    const tracked = commit.catch((err: unknown) => this.fail(new AmhError(`local ledger store write failed: ${errorMessage(err)}`, { cause: err })));
-    this.committing = tracked;
+    commit.catch((err: unknown) => this.fail(new AmhError(`local ledger store write failed: ${errorMessage(err)}`, { cause: err })));
   }
 
   /** This process's reader follows the partition again, from where the child left it. */

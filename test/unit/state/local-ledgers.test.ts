@@ -59,6 +59,36 @@ describe('LocalLedgers', () => {
     await again.close();
   });
 
+  it('stage commits behind the caller, one commit at a time: a sliver staged again while a commit runs is written once, as it stands last', async () => {
+    const dir = join(root, 'coalesced');
+    const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const ledger = (version: number) => ({ ...emptyLedger('s'), version });
+    // Staged in one turn of the event loop: one commit.
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.stage(0, new Map([['s', ledger(i + 1)]]), BigInt(i + 1))));
+    expect(store.stats).toEqual({ staged: 0, commits: 1, stagedCalls: 50, ledgersWritten: 1 });
+    expect(store.checkpoint(0)).toBe(50n);
+    // Staged while a commit runs (a lease mark, renewals, an answer): all of them in the next commit.
+    const first = store.stage(0, new Map([['s', ledger(51)]]), 51n);
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = Array.from({ length: 49 }, (_, i) => store.stage(0, new Map([['s', ledger(i + 52)]]), BigInt(i + 52)));
+    expect(store.get('s')?.version).toBe(100);
+    await Promise.all([first, ...rest]);
+    expect(store.stats.commits).toBeLessThanOrEqual(3);
+    expect(store.stats.ledgersWritten).toBeLessThanOrEqual(3);
+    expect(store.stats.staged).toBe(0);
+    expect(store.get('s')?.version).toBe(100);
+    expect(store.checkpoint(0)).toBe(100n);
+    // A direct write is in order with what was staged before it.
+    store.stage(0, new Map([['s', ledger(101)]]));
+    await store.write(0, new Map([['s', null]]), 102n);
+    expect(store.get('s')).toBeUndefined();
+    await store.close();
+    const again = await LocalLedgers.open(dir, 'amh.state', silentLogger());
+    expect(again.get('s')).toBeUndefined();
+    expect(again.checkpoint(0)).toBe(102n);
+    await again.close();
+  });
+
   it('lists a sliver under the partition of its last write only: rewritten in place, moved to another partition, deleted', async () => {
     const dir = join(root, 'moves');
     const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
