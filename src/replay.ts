@@ -108,7 +108,6 @@ export async function replay(deps: CoreDeps, options: ReplayOptions, report: (li
       cancel: stopped.signal,
       hardStop: stopped.signal,
       ledgerReady: async () => undefined,
-      claimAhead: c.claim_ahead,
     });
     // Streams the range: at most this many events are held at once, whatever its length.
     const bound = Math.max(1, 2 * c.concurrency);

@@ -239,7 +239,6 @@ export class Service {
         // Nothing of a partition runs before its ledgers are restored: its previous owner may have answered
         // events we are about to see again.
         ledgerReady: (partition) => store.ready(partition),
-        claimAhead: c.claim_ahead,
       });
       const commits = new PartitionCommits(this.consumer, topics.events, this.ownership, logger, (offsets) => {
         for (const o of offsets) this.events.emit('committed', { topic: o.topic, partition: o.partition, offset: o.offset.toString() });

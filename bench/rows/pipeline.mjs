@@ -3,8 +3,7 @@
 //   pipeline-throughput: events/s through the real Service (dist/) with a no-op fake runner, against a
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
-//     batch). Target: amh >= 0.5 of the eachMessage relay. `amh-claim-in-slot` is the same service taking every lease
-//     in its slot (consumer.claim_ahead 0), to show what claiming ahead gives. Also CPU microseconds of this process per event
+//     batch). Target: amh >= 0.5 of the eachMessage relay. Also CPU microseconds of this process per event
 //     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
 //     machine is shared, since a CPU-bound service loses more to other load than a latency-bound relay.
 //   replay-10k: 10k events already answered, read again from offset 0 by a fresh consumer group through
@@ -15,7 +14,7 @@
 //     (answers + replies + sendOffsets, commit): ms per batch (README "Batched writes").
 //
 // Tuning and diagnosis: AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}' adds kafka.* settings to the
-// measured service, AMH_BENCH_PIPELINE_CONSUMER='{"claim_ahead":0}' consumer.* settings; AMH_BENCH_DEBUG=1 logs the backpressure pauses, the write batcher's request counts and the
+// measured service; AMH_BENCH_DEBUG=1 logs the backpressure pauses, the write batcher's request counts and the
 // event loop utilisation.
 //
 // Every variant reads one backlog prepared in setup (fresh topics per row), each repetition with its own
@@ -33,13 +32,10 @@ import { createTopicsReady } from '../lib/topics.mjs';
 
 const PARTITIONS = 3;
 
-/**
- * Extra settings of the measured service, for tuning runs: `kafka.*` from AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}',
- * `consumer.*` from AMH_BENCH_PIPELINE_CONSUMER='{"claim_ahead":0}'.
- */
+/** Extra `kafka.*` settings of the measured service, for tuning runs: AMH_BENCH_PIPELINE_KAFKA='{"write_batch":{"linger":"2ms"}}'. */
 function tuning() {
-  const parse = (raw) => (raw ? JSON.parse(raw) : {});
-  return { kafka: parse(process.env.AMH_BENCH_PIPELINE_KAFKA), consumer: parse(process.env.AMH_BENCH_PIPELINE_CONSUMER) };
+  const raw = process.env.AMH_BENCH_PIPELINE_KAFKA;
+  return raw ? JSON.parse(raw) : {};
 }
 
 /** @param {string} repo */
@@ -73,11 +69,6 @@ async function deleteTopics(brokers, topics, log) {
   }
 }
 
-/** The `amh-claim-in-slot` variant: the service as configured, but every lease taken in the slot (`consumer.claim_ahead: 0`). */
-function withClaims(extra, variant) {
-  return variant === 'amh-claim-in-slot' ? { ...extra, consumer: { ...extra.consumer, claim_ahead: 0 } } : extra;
-}
-
 /** N VM redeems of N distinct slivers (as bench/run.mjs builds them). */
 async function produceBacklog(api, brokers, topic, n, tag) {
   const codec = new api.AvroCodec(api.SchemaCatalog.load());
@@ -107,7 +98,7 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
   mkdirSync(dir, { recursive: true });
   const yaml = {
     kafka: { brokers: ctx.brokers, client_id: 'amh-bench', group_id: groupId, topics, create_topics: false, partitions: PARTITIONS, session_timeout: '10s', ...(extra.kafka ?? {}) },
-    consumer: { concurrency: 10, max_queued: 1000, ...(extra.consumer ?? {}) },
+    consumer: { concurrency: 10, max_queued: 1000 },
     runtime: { work_dir: join(dir, 'runs'), ledger_dir: join(ctx.tmp, 'ledgers') },
     logging: { level: 'silent' },
     http: { enabled: false },
@@ -308,7 +299,7 @@ export const rows = [
   {
     id: 'pipeline-throughput',
     title: 'pipeline events/s, no-op handler, 3 partitions: amh vs a minimal kafkajs relay',
-    variants: ['relay-eachMessage', 'relay-eachBatch', 'amh', 'amh-claim-in-slot'],
+    variants: ['relay-eachMessage', 'relay-eachBatch', 'amh'],
     async setup(ctx) {
       await prepare(ctx, ctx.quick ? 5_000 : 20_000);
     },
@@ -316,12 +307,12 @@ export const rows = [
       const { api, topics, n, tag } = ctx.state;
       const replies = await freshReplies(ctx, variant);
       const groupId = `amh-bench-${tag}-${variant}-${ctx.state.rep}`;
-      if (variant === 'amh' || variant === 'amh-claim-in-slot') {
+      if (variant === 'amh') {
         // A fresh state topic too: every event runs (nothing is a duplicate of an earlier repetition).
         const state = `amh-bench-${tag}.state-${ctx.state.rep}`;
         await createTopics(ctx.brokers, [state], [state]);
         ctx.state.created.push(state);
-        return serviceDrain(api, ctx, { topics: { ...topics, replies, state }, groupId, n, instance: `bench-${tag}-${ctx.state.rep}`, extra: withClaims(tuning(), variant) });
+        return serviceDrain(api, ctx, { topics: { ...topics, replies, state }, groupId, n, instance: `bench-${tag}-${ctx.state.rep}`, extra: { kafka: tuning() } });
       }
       return relay(ctx, { events: topics.events, replies, groupId, n, mode: variant === 'relay-eachMessage' ? 'eachMessage' : 'eachBatch' });
     },
@@ -330,8 +321,6 @@ export const rows = [
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachMessage', target: { min: 0.5 } },
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachBatch' },
       { metric: 'cpu_us_per_event', subject: 'amh', baseline: 'relay-eachMessage' },
-      // What taking leases ahead of a slot (consumer.claim_ahead, default twice the concurrency) gives: the same service with 0.
-      { metric: 'events_per_s', subject: 'amh', baseline: 'amh-claim-in-slot' },
     ],
   },
   {

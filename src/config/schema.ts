@@ -178,12 +178,6 @@ export const configSchema = z
       .object({
         /** Global bound on operations running at once (different slivers). */
         concurrency: z.number().int().min(1).default(10),
-        /**
-         * Events that may take their sliver's lease while they wait for a slot (default: twice `concurrency`), so
-         * the lease's round trip to the state topic does not hold a slot. A crash leaves their marks in flight: the
-         * next owner probes those slivers before it runs them. 0 takes every lease in the slot.
-         */
-        claim_ahead: z.number().int().min(0).max(100_000).optional(),
         /** Pause fetching when this many events are queued or running; resume below half. */
         max_queued: z.number().int().min(1).default(1000),
         /** On shutdown, how long in-flight operations may run before they are cancelled. */
@@ -243,7 +237,6 @@ export const configSchema = z
         message: 'ledger_retention must be at least 1h (an event older than it whose sliver has no ledger is answered STALE); make it at least the events topic retention',
         path: ['ledger_retention'],
       })
-      .transform((c) => ({ ...c, claim_ahead: c.claim_ahead ?? 2 * c.concurrency }))
       .prefault({}),
     runtime: z
       .object({

@@ -52,12 +52,6 @@ export interface PipelineOptions {
   hardStop: AbortSignal;
   /** Resolves when the ledgers of the partition are restored (after it was assigned). */
   ledgerReady: (partition: number) => Promise<void>;
-  /**
-   * Events that may claim their lease before they have a slot (`consumer.claim_ahead`), so that the claim's
-   * round trip to the state topic overlaps the wait for a slot instead of holding one; 0 (the default here)
-   * claims in the slot.
-   */
-  claimAhead?: number;
 }
 
 /** Where one message came from, and the ownership period of its partition. */
@@ -71,12 +65,6 @@ export interface MessageSource {
 
 export type LaneAnswer = Answer | 'revoked';
 
-/** An operation that ran, with the lease it ran under (still held: its answer is recorded under it). */
-interface Ran {
-  result: SliverResult;
-  lease: Lease;
-}
-
 /**
  * One message, top to bottom: decode -> ledger gate -> route and run ->
  * record -> reply. Every failure has one fate: a transient one (broker or
@@ -87,15 +75,7 @@ interface Ran {
  * message stays uncommitted). Nothing is only logged.
  */
 export class MessagePipeline {
-  /** Events claiming, or holding, a lease taken ahead of their slot. */
-  private ahead = 0;
-
   constructor(private readonly o: PipelineOptions) {}
-
-  /** Events that claimed (or are claiming) their lease and wait for a slot. */
-  get claimedAhead(): number {
-    return this.ahead;
-  }
 
   async handle(source: MessageSource): Promise<Fate> {
     // Its sliver is busy from now on (by the message key; by the sliver id once decoded): the reconciler keeps off it.
@@ -211,7 +191,7 @@ export class MessagePipeline {
       logger.info(message);
       return this.without(event, logger, 'CANCELLED', message);
     }
-    const ran = await this.claimAndRun(event, decision.interrupted, source, logger);
+    const ran = await this.o.lanes.withSlot(() => this.run(event, decision.interrupted, source, logger));
     if (ran === null || ran === 'revoked') return ran;
     // The slot bounds operations running, not ledger writes: the answer is recorded without it, still under the lease.
     try {
@@ -225,58 +205,15 @@ export class MessagePipeline {
   }
 
   /**
-   * Claims the lease and runs in a slot. While fewer than `claimAhead` events do so, the lease is claimed
-   * before the slot is taken: the slot then bounds only the operation, and the claim's round trip overlaps
-   * the wait for a slot. Otherwise the lease is claimed in the slot.
+   * Holding a slot: claim the lease and run. The lease comes back still held with the result (the caller
+   * records the answer under it, then stops it); on every other way out it is stopped here.
    */
-  private async claimAndRun(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<Ran | 'revoked' | null> {
-    if (this.ahead >= (this.o.claimAhead ?? 0)) return this.o.lanes.withSlot(() => this.run(event, interrupted, source, logger, null));
-    this.ahead++;
-    let counted = true;
-    const leave = (): void => {
-      if (counted) this.ahead--;
-      counted = false;
-    };
-    let early: Lease | null = null;
-    let entered = false;
-    try {
-      if (source.owned.aborted) return 'revoked';
-      early = await this.retry('claiming the lease', logger, () => this.o.gate.claim(event, logger));
-      if (!early) return null;
-      const lease = early;
-      return await this.o.lanes.withSlot(() => {
-        entered = true;
-        leave();
-        return this.run(event, interrupted, source, logger, lease);
-      });
-    } finally {
-      leave();
-      if (early && !entered) await early.stop();
-    }
-  }
-
-  /**
-   * Holding a slot: claim the lease (unless `early` holds it already) and run. The lease comes back still held
-   * with the result (the caller records the answer under it, then stops it); on every other way out it is
-   * stopped here, and a lease claimed ahead for an event that does not start now is given back.
-   */
-  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger, early: Lease | null): Promise<Ran | 'revoked' | null> {
-    if (source.owned.aborted) {
-      if (early) await this.giveBack(early, logger);
-      return 'revoked';
-    }
+  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<{ result: SliverResult; lease: Lease } | 'revoked' | null> {
+    if (source.owned.aborted) return 'revoked';
     // Shutdown grace over: start nothing new. The event stays uncommitted and runs after the restart.
-    if (this.o.cancel.aborted) {
-      if (early) await this.giveBack(early, logger);
-      throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
-    }
-    const lease = early ?? (await this.retry('claiming the lease', logger, () => this.o.gate.claim(event, logger)));
+    if (this.o.cancel.aborted) throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
+    const lease = await this.retry('claiming the lease', logger, () => this.o.gate.claim(event, logger));
     if (!lease) return null;
-    if (lease.lost.aborted) {
-      // Taken over while it waited for a slot: decide again (another owner answers; we wait for it).
-      await lease.stop();
-      return null;
-    }
     const operation = this.o.running.start(event, source.partition);
     const signal = linkSignals(operation, lease.lost);
     let handedOver = false;
@@ -312,18 +249,6 @@ export class MessagePipeline {
       signal.dispose();
       this.o.running.finish(event);
       if (!handedOver) await lease.stop();
-    }
-  }
-
-  /** A lease claimed ahead for an event that does not start: released (its event runs later without a probe first), then stopped. */
-  private async giveBack(lease: Lease, logger: Logger): Promise<void> {
-    try {
-      await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
-    } catch (err) {
-      // Past the hard stop: the mark stays until its lease expires, and whoever runs the event next probes first.
-      logger.warn({ err }, 'could not release a lease claimed ahead; it expires by itself');
-    } finally {
-      await lease.stop();
     }
   }
 

@@ -36,8 +36,6 @@ export interface HarnessOptions {
   /** Fails the next reply sends, one error per send. */
   replyFailures?: Error[];
   deadLetterMax?: number;
-  /** consumer.claim_ahead; default 0 (every lease taken in the slot). */
-  claimAhead?: number;
 }
 
 export function pipelineHarness(o: HarnessOptions = {}) {
@@ -96,7 +94,6 @@ export function pipelineHarness(o: HarnessOptions = {}) {
     cancel: cancel.signal,
     hardStop: hardStop.signal,
     ledgerReady: async () => undefined,
-    claimAhead: o.claimAhead ?? 0,
   });
   let offset = 0;
   const message = (value: Buffer | null, key: string | null = null): KafkaMessage =>

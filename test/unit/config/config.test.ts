@@ -36,7 +36,6 @@ describe('loadConfig', () => {
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
     expect(config.consumer).toEqual({
       concurrency: 10,
-      claim_ahead: 20,
       max_queued: 1000,
       shutdown_grace: 30_000,
       dead_letter_limit: { max: 100, window: 60_000 },
