@@ -9,7 +9,8 @@
 // sim playbooks and real ansible-playbook. It creates --slivers VMs (not measured), then sends --events POA
 // cpuinfo events (one vm_poa.yml run each) round-robin over half of those VMs (the other half idle), one every --gap ms, and measures each event
 // from its send to its reply being published. With reconciliation on, every VM is probed (one vm_probe.yml run)
-// once per --interval. Modes alternate off/on within each repetition. See bench/README.md.
+// once per --interval. A warm-up run of each mode comes first (--warmup 0: none), not counted; then the modes alternate
+// (off then on, then on then off). See bench/README.md.
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,11 +26,11 @@ import { percentile, summarize } from './stats.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
 
-const USAGE = `usage: node bench/reconcile.mjs [--reps 3] [--slivers 8] [--events 40] [--gap 500] [--interval 4s] [--concurrency 4] [--share 0.25]
+const USAGE = `usage: node bench/reconcile.mjs [--reps 3] [--slivers 8] [--events 40] [--gap 500] [--interval 4s] [--concurrency 4] [--share 0.25] [--warmup 1]
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092), AMH_BENCH_LOG=info (service log on stderr)`;
 
 function parseArgs(argv) {
-  const o = { reps: 3, slivers: 8, events: 40, gap: 500, interval: '4s', concurrency: 4, share: 0.25 };
+  const o = { reps: 3, slivers: 8, events: 40, gap: 500, interval: '4s', concurrency: 4, share: 0.25, warmup: 1 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = argv[++i];
@@ -40,7 +41,7 @@ function parseArgs(argv) {
     const key = arg?.replace(/^--/, '');
     if (!key || !(key in o) || value === undefined) throw new Error(`unknown option ${arg}\n${USAGE}`);
     o[key] = key === 'interval' ? value : Number(value);
-    if (key !== 'interval' && !(o[key] > 0)) throw new Error(`${arg}: expected a positive number, got ${value}`);
+    if (key !== 'interval' && !(o[key] > 0 || (key === 'warmup' && o[key] === 0))) throw new Error(`${arg}: expected a positive number, got ${value}`);
   }
   return o;
 }
@@ -143,8 +144,17 @@ async function run(mode, o) {
 const o = parseArgs(process.argv.slice(2));
 log(`${o.reps} repetition(s) x {off, on}: ${o.slivers} VMs, ${o.events} POA events one every ${o.gap} ms, interval ${o.interval}, concurrency ${o.concurrency}, share ${o.share}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
 const runs = [];
-for (let rep = 1; rep <= o.reps; rep++) {
+// One run of each mode first, not counted: the first run of a process pays for cold caches (JIT, the broker's new
+// topics, ansible's imports), which would land on whichever mode came first.
+if (o.warmup > 0) {
   for (const mode of ['off', 'on']) {
+    const r = await run(mode, { ...o, events: Math.min(o.events, 10) });
+    log(`warm-up ${mode} (not counted): p50 ${r.p50} ms, p99 ${r.p99} ms`);
+  }
+}
+for (let rep = 1; rep <= o.reps; rep++) {
+  // The order alternates (off first, then on first), so neither mode always follows the other's leftovers.
+  for (const mode of rep % 2 === 1 ? ['off', 'on'] : ['on', 'off']) {
     const r = await run(mode, o);
     log(`rep ${rep} ${mode}: p50 ${r.p50} ms, p99 ${r.p99} ms, probes ${JSON.stringify(r.probes)}`);
     runs.push(r);
