@@ -70,6 +70,8 @@ export class PartitionedLedgerStore implements LedgerStore {
   private stopping: Promise<void> | null = null;
   /** Own records the reader has yet to apply: it takes them as written instead of decoding them again. */
   private readonly written = new OwnWrites();
+  /** The local commit whose failure is watched last (see `commitInBackground`). */
+  private watched: Promise<void> | null = null;
 
   constructor(private readonly o: PartitionedLedgerStoreOptions) {
     this.delegation = new RestoreDelegation(o.restoreInChild, {
@@ -325,8 +327,13 @@ export class PartitionedLedgerStore implements LedgerStore {
     this.reads.wakeAll();
   }
 
-  /** A local commit nobody waits for: a failure stops the store (nothing else is safe). `close` waits for it. */
+  /**
+   * A local commit nobody waits for: a failure stops the store (nothing else is safe). `close` waits for it.
+   * Stages that join one commit share its promise: it is watched once.
+   */
   private commitInBackground(commit: Promise<void>): void {
+    if (commit === this.watched) return;
+    this.watched = commit;
     commit.catch((err: unknown) => this.fail(new AmhError(`local ledger store write failed: ${errorMessage(err)}`, { cause: err })));
   }
 
