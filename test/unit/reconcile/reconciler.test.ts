@@ -154,6 +154,21 @@ describe('schedule', () => {
   });
 });
 
+/** A pipeline harness whose events answer OK (the VM EXISTS) at once, except those `blocks` picks: they wait for `release()`. */
+async function blockingHarness(concurrency: number, blocks: (e: SliverEvent) => boolean) {
+  const { pipelineHarness } = await import('../../helpers/pipeline.js');
+  let release: () => void = () => undefined;
+  const blocked = new Promise<void>((r) => (release = r));
+  const h = pipelineHarness({
+    concurrency,
+    execute: async (e) => {
+      if (blocks(e)) await blocked;
+      return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
+    },
+  });
+  return { h, release };
+}
+
 /** A reconciler over slivers of a pipeline harness, probing through its lanes as the service does. */
 function besidePipeline(h: PipelineHarness, slivers: string[], execute: ReconcilerOptions['execute'], intervalMs: number, quietMs?: number) {
   const events = new TypedEmitter<ServiceEvents>();
@@ -184,16 +199,7 @@ function besidePipeline(h: PipelineHarness, slivers: string[], execute: Reconcil
 
 describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', () => {
   it('never probes a sliver whose event is queued (waiting for a slot) or running; probes both once they are answered', async () => {
-    const { pipelineHarness } = await import('../../helpers/pipeline.js');
-    let release: () => void = () => undefined;
-    const blocked = new Promise<void>((r) => (release = r));
-    const h = pipelineHarness({
-      concurrency: 1,
-      execute: async (e) => {
-        if (e.operation === 'MODIFY') await blocked;
-        return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
-      },
-    });
+    const { h, release } = await blockingHarness(1, (e) => e.operation === 'MODIFY');
     await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
     await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 }));
     const probes: string[] = [];
@@ -241,16 +247,7 @@ describe('Reconciler beside the pipeline (fakes for Kafka and the playbooks)', (
   });
 
   it('probes in quiet moments: not while another sliver\'s event runs (slots free), but once no event ran for the quiet time', async () => {
-    const { pipelineHarness } = await import('../../helpers/pipeline.js');
-    let release: () => void = () => undefined;
-    const blocked = new Promise<void>((r) => (release = r));
-    const h = pipelineHarness({
-      concurrency: 4,
-      execute: async (e) => {
-        if (e.sliver_id === 'T' && e.operation === 'MODIFY') await blocked;
-        return buildResult(e, { outcome: 'OK', message: 'ok', startedAt: 0, finishedAt: 1, sliver: state('EXISTS') });
-      },
-    });
+    const { h, release } = await blockingHarness(4, (e) => e.sliver_id === 'T' && e.operation === 'MODIFY');
     await h.handle(h.event({ sliver_id: 'S', event_id: 'rS', sequence: 1 }));
     await h.handle(h.event({ sliver_id: 'T', event_id: 'rT', sequence: 1 }));
     const modifyT = h.handle(h.event({ sliver_id: 'T', event_id: 'mT', sequence: 2, operation: 'MODIFY' })); // runs; three slots stay free
