@@ -44,3 +44,32 @@ export function verdict(value, limit) {
   if (!Number.isFinite(value)) return 'n/a';
   return value < limit ? 'pass' : 'FAIL';
 }
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same numbers in [0, 1), so a bench's intervals repeat. */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `stat(a) / stat(b)` with a percentile bootstrap interval: both samples are drawn again with replacement
+ * `iterations` times and the ratio taken each time; `lo`/`hi` are its (100 - level)/2 and (100 + level)/2
+ * percentiles. For comparing two pooled samples (e.g. every event's latency with a feature on and off) whose
+ * run-to-run noise is larger than the effect. NaN throughout when either sample is empty.
+ */
+export function bootstrapRatio(a, b, { stat = median, iterations = 2000, level = 95, seed = 1 } = {}) {
+  if (a.length === 0 || b.length === 0) return { ratio: Number.NaN, lo: Number.NaN, hi: Number.NaN };
+  const random = seededRandom(seed);
+  const draw = (values) => Array.from(values, () => values[Math.floor(random() * values.length)]);
+  const ratios = [];
+  for (let i = 0; i < iterations; i++) ratios.push(stat(draw(a)) / stat(draw(b)));
+  ratios.sort((x, y) => x - y);
+  const tail = (100 - level) / 2;
+  return { ratio: stat(a) / stat(b), lo: percentile(ratios, tail, { sorted: true }), hi: percentile(ratios, 100 - tail, { sorted: true }) };
+}

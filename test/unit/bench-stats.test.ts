@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mib, median, percentile, ratio, summarize, verdict } from '../../bench/stats.mjs';
+import { bootstrapRatio, mib, median, percentile, ratio, seededRandom, summarize, verdict } from '../../bench/stats.mjs';
 
 describe('benchmark summaries', () => {
   it('median: the middle value, or the mean of the middle two, whatever the input order', () => {
@@ -51,5 +51,33 @@ describe('benchmark summaries', () => {
     expect(verdict(255.9, 256)).toBe('pass');
     expect(verdict(256, 256)).toBe('FAIL');
     expect(verdict(Number.NaN, 256)).toBe('n/a');
+  });
+  it('seededRandom: the same seed repeats its numbers, all in [0, 1)', () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    const xs = Array.from({ length: 1000 }, () => a());
+    expect(Array.from({ length: 1000 }, () => b())).toEqual(xs);
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+    expect(new Set(xs).size).toBeGreaterThan(990);
+    expect(seededRandom(8)()).not.toBe(seededRandom(7)());
+  });
+
+  it('bootstrapRatio: the ratio of medians, with an interval around it that narrows with more data', () => {
+    const small = bootstrapRatio([9, 10, 11], [10, 10, 10]);
+    expect(small.ratio).toBe(1);
+    expect(small.lo).toBeCloseTo(0.9);
+    expect(small.hi).toBeCloseTo(1.1);
+    // 1.1 times the same spread: the ratio is 1.1, and with 200 values a side the interval excludes 1.
+    const base = Array.from({ length: 200 }, (_, i) => 100 + (i % 20));
+    const slower = base.map((x) => x * 1.1);
+    const r = bootstrapRatio(slower, base);
+    expect(r.ratio).toBeCloseTo(1.1);
+    expect(r.lo).toBeGreaterThan(1.05);
+    expect(r.hi).toBeLessThan(1.15);
+    expect(r.lo).toBeLessThanOrEqual(r.ratio);
+    expect(r.hi).toBeGreaterThanOrEqual(r.ratio);
+    // Seeded: the same inputs give the same interval.
+    expect(bootstrapRatio(slower, base)).toEqual(r);
+    expect(bootstrapRatio([], base).ratio).toBeNaN();
   });
 });
