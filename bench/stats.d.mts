@@ -5,3 +5,9 @@ export declare function ratio(a: number, b: number, digits?: number): string;
 export declare const MiB: number;
 export declare function mib(bytes: number, digits?: number): string;
 export declare function verdict(value: number, limit: number): 'pass' | 'FAIL' | 'n/a';
+export declare function seededRandom(seed: number): () => number;
+export declare function bootstrapRatio(
+  a: readonly number[],
+  b: readonly number[],
+  options?: { stat?: (values: number[]) => number; iterations?: number; level?: number; seed?: number },
+): { ratio: number; lo: number; hi: number };
