@@ -24,6 +24,20 @@ export class OwnWrites {
     return mine ? (offset) => mine.get(offset) : undefined;
   }
 
+  /**
+   * Whether every offset in [`from`, `to`) of `partition` is one of these records: then nothing but this
+   * process's own records, known as written, stands between the reader (at `from`) and a record at `to`,
+   * and that record's fate is known before the reader gets there. False for a gap of more than `maxGap`.
+   */
+  covers(partition: number, from: bigint, to: bigint, maxGap = 1024): boolean {
+    if (to <= from) return true;
+    if (to - from > BigInt(maxGap)) return false;
+    const mine = this.byPartition.get(partition);
+    if (!mine || BigInt(mine.size) < to - from) return false;
+    for (let offset = from; offset < to; offset++) if (!mine.has(offset.toString())) return false;
+    return true;
+  }
+
   /** The reader applied `offsets` and is now at `next`: what it passed is forgotten. */
   applied(partition: number, offsets: Iterable<string>, next: bigint): void {
     const mine = this.byPartition.get(partition);

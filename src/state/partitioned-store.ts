@@ -70,6 +70,11 @@ export class PartitionedLedgerStore implements LedgerStore {
   private stopping: Promise<void> | null = null;
   /** Own records the reader has yet to apply: it takes them as written instead of decoding them again. */
   private readonly written = new OwnWrites();
+  /**
+   * Read-back writes that counted once acknowledged because only our own records stood before them, and those
+   * that waited for the reader to get there (tests, the bench).
+   */
+  readonly stats = { confirmedAhead: 0, waitedForReader: 0 };
   /** The local commit whose failure is watched last (see `commitInBackground`). */
   private watched: Promise<void> | null = null;
 
@@ -266,11 +271,18 @@ export class PartitionedLedgerStore implements LedgerStore {
     const followed = this.parts.get(partition);
     if (followed && followed.child !== 'running') this.written.remember(partition, offset, followed.position, record);
     // A partition this instance does not follow never reads the record back: it counts once acknowledged.
-    if (confirm === 'ack' || !this.parts.has(partition)) {
-      // Seen by every read from now on; its commit to disk is not waited for (the state topic holds the record).
-      if (supersedes(record, this.requireLocal().head(record.sliver_id))) this.commitInBackground(this.requireLocal().stage(partition, new Map([[record.sliver_id, record]])));
+    if (confirm === 'ack' || !followed) {
+      this.stageIfNewer(partition, record);
       return;
     }
+    // Nothing but our own records, known as written, between the reader and this one: the reader will find it
+    // exactly as the ledgers stand now (a foreign record, or one of ours not known by its offset, means waiting).
+    if (followed.child !== 'running' && followed.position <= offset && this.written.covers(partition, followed.position, offset)) {
+      this.stageIfNewer(partition, record);
+      this.stats.confirmedAhead++;
+      return;
+    }
+    if (followed.position <= offset) this.stats.waitedForReader++;
     const deadline = Date.now() + this.timeoutMs;
     while ((this.parts.get(partition)?.position ?? offset + 1n) <= offset) {
       this.throwIfFailed();
@@ -280,6 +292,12 @@ export class PartitionedLedgerStore implements LedgerStore {
       }
       await this.reads.next(1000);
     }
+  }
+
+  /** Seen by every read from now on, when it supersedes what is held; its commit to disk is not waited for (the state topic holds the record). */
+  private stageIfNewer(partition: number, record: SliverLedger): void {
+    const local = this.requireLocal();
+    if (supersedes(record, local.head(record.sliver_id))) this.commitInBackground(local.stage(partition, new Map([[record.sliver_id, record]])));
   }
 
   /** One ledger record, acknowledged by all in-sync replicas: its partition and its own offset. */
@@ -320,6 +338,9 @@ export class PartitionedLedgerStore implements LedgerStore {
       // goes to disk behind them, with whatever else is staged by then. Staged changes are held in memory until
       // committed: past STAGED_LIMIT slivers the reader waits for the disk.
       if (local.stats.staged > STAGED_LIMIT) await local.flushed().catch(() => undefined);
+      // A write of ours that counted while this batch was applied (acknowledged, or with only our own records
+      // before it) may be newer than what the batch found: it stays.
+      for (const [id, ledger] of changes) if (ledger && !supersedes(ledger, local.head(id))) changes.delete(id);
       this.commitInBackground(local.stage(p, changes, next));
       state.position = next;
     }

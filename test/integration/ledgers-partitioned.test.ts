@@ -25,8 +25,8 @@ describe('ledgers that follow partitions (real broker, local LMDB store)', () =>
     dirs.push(dir);
     return dir;
   };
-  const open = async (dir: string): Promise<PartitionedLedgerStore> => {
-    const store = new PartitionedLedgerStore({ kafka, producer, codec, topic, instanceId: uniqueName('ledger-test'), logger: silentLogger(), dir });
+  const open = async (dir: string, instanceId = uniqueName('ledger-test')): Promise<PartitionedLedgerStore> => {
+    const store = new PartitionedLedgerStore({ kafka, producer, codec, topic, instanceId, logger: silentLogger(), dir });
     stores.push(store);
     await store.start();
     return store;
@@ -109,5 +109,46 @@ describe('ledgers that follow partitions (real broker, local LMDB store)', () =>
     await other.assign([0, 1, 2]);
     expect(other.get('a-9')).toBeUndefined();
     expect(other.get('a-8')).toBeDefined();
+  });
+  it('a write with only our own records before it counts at once; a foreign record racing it decides as the log does', async () => {
+    const me = uniqueName('writer');
+    const s = await open(newDir(), me);
+    await s.assign([0, 1, 2]);
+    // Nothing foreign written meanwhile: no write waits for the reader, one after another or 30 at once.
+    const own = (id: string, version: number) => s.update(id, (l) => ({ ...(l ?? emptyLedger(id)), epoch: 1, version, writer: me }));
+    for (let v = 1; v <= 5; v++) expect((await own('mine-0', v)).won).toBe(true);
+    const many = await Promise.all(Array.from({ length: 30 }, (_, i) => own(`mine-${i + 1}`, 1)));
+    expect(many.every((w) => w.won)).toBe(true);
+    expect(s.stats.waitedForReader).toBe(0);
+    expect(s.get('mine-0')).toMatchObject({ version: 5, writer: me });
+    expect(s.get('mine-30')).toMatchObject({ version: 1, writer: me });
+
+    // Another instance claims the same slivers at the same moment, through its own producer: whatever each
+    // reader had read when its write was acknowledged, exactly one of the two may win each sliver.
+    const theirProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await theirProducer.connect();
+    const them = new PartitionedLedgerStore({ kafka, producer: theirProducer, codec, topic, instanceId: uniqueName('other'), logger: silentLogger(), dir: newDir() });
+    stores.push(them);
+    await them.start();
+    await them.assign([0, 1, 2]);
+    const claimFor = (writer: string, id: string) => (l: SliverLedger | undefined) => (l ? null : { ...emptyLedger(id), epoch: 1, version: 1, writer });
+    const rounds = 40;
+    const winners: string[] = [];
+    try {
+      for (let i = 0; i < rounds; i++) {
+        const id = `race-${i}`;
+        const [ours, theirs] = await Promise.all([s.update(id, claimFor(me, id)), them.update(id, claimFor('them', id))]);
+        expect([ours.won, theirs.won].filter(Boolean), `${id}: one winner`).toHaveLength(1);
+        winners.push(ours.won ? me : 'them');
+      }
+      await Promise.all([s.catchUp(), them.catchUp()]);
+      for (let i = 0; i < rounds; i++) {
+        expect(s.get(`race-${i}`)?.writer, `race-${i}`).toBe(winners[i]);
+        expect(them.get(`race-${i}`)?.writer, `race-${i}`).toBe(winners[i]);
+      }
+    } finally {
+      await them.stop();
+      await theirProducer.disconnect();
+    }
   });
 });
