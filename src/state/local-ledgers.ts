@@ -39,6 +39,14 @@ export const LMDB_OPTIONS = { compression: { threshold: 256 }, noReadAhead: true
  */
 const FORMAT = 4;
 
+/**
+ * Commits start at most this often (ms): what is staged meanwhile joins the next one. A commit is an fsync
+ * and two puts (msgpack, LZ4) per sliver on the main thread; under a stream of events a sliver's lease mark
+ * and its answer, a few milliseconds apart, then go to disk as one put. Nothing waits for it but `flushed`,
+ * `write` and `close` (the state topic holds every record; a crash re-reads from the last checkpoint).
+ */
+const COMMIT_INTERVAL_MS = 20;
+
 /** A ledger's write stamp, and the partition it was written for (the `by-partition` entry that lists it). */
 type Head = WriteStamp & { partition: number };
 
@@ -69,6 +77,8 @@ export class LocalLedgers {
   private flushing: Promise<void> = Promise.resolve();
   private nextFlush: Promise<void> | null = null;
   private readonly counts = { commits: 0, stagedCalls: 0, ledgersWritten: 0 };
+  /** When the last commit started (ms, `performance.now()`). */
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -239,13 +249,17 @@ export class LocalLedgers {
   }
 
   /**
-   * The next commit, after the one running (`previous`): it takes everything queued by then, newest per
+   * The next commit, after the one running (`previous`) and no sooner than COMMIT_INTERVAL_MS after it
+   * started: it takes everything queued by then, newest per
    * sliver, with the highest checkpoint per partition. One commit runs at a time, so a checkpoint is never
    * durable before the changes staged ahead of it; and a sliver staged again and again while a commit runs
    * (its lease mark, then its answer) is written once, as it stands last.
    */
   private async flushAfter(previous: Promise<void>): Promise<void> {
     await previous.catch(() => undefined);
+    const wait = this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    this.lastCommitAt = performance.now();
     const changes = this.queued;
     const checkpoints = this.queuedCheckpoints;
     this.queued = new Map();

@@ -89,6 +89,31 @@ describe('LocalLedgers', () => {
     await again.close();
   });
 
+  it('commits at most every 20 ms: a mark and its answer staged a few milliseconds apart are one put', async () => {
+    const dir = join(root, 'paced');
+    const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
+    const ledger = (id: string, version: number) => ({ ...emptyLedger(id), version });
+    const staged: Promise<void>[] = [];
+    const started = performance.now();
+    // Ten slivers, each staged twice 3 ms apart (its mark, then its answer), one sliver every 3 ms: 60 ms of stages.
+    for (let i = 0; i < 10; i++) {
+      staged.push(store.stage(0, new Map([[`s${i}`, ledger(`s${i}`, 1)]]), BigInt(2 * i + 1)));
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      staged.push(store.stage(0, new Map([[`s${i}`, ledger(`s${i}`, 2)]]), BigInt(2 * i + 2)));
+    }
+    await Promise.all(staged);
+    const elapsed = performance.now() - started;
+    const { commits, ledgersWritten, stagedCalls } = store.stats;
+    expect(stagedCalls).toBe(20);
+    // One commit per started 20 ms (plus the first at once), never one per stage.
+    expect(commits).toBeLessThanOrEqual(Math.ceil(elapsed / 20) + 1);
+    // The pairs follow one another, so a commit's start splits at most one pair: the rest are one put each.
+    expect(ledgersWritten).toBeLessThanOrEqual(10 + commits - 1);
+    for (let i = 0; i < 10; i++) expect(store.get(`s${i}`)?.version).toBe(2);
+    expect(store.checkpoint(0)).toBe(20n);
+    await store.close();
+  });
+
   it('lists a sliver under the partition of its last write only: rewritten in place, moved to another partition, deleted', async () => {
     const dir = join(root, 'moves');
     const store = await LocalLedgers.open(dir, 'amh.state', silentLogger());
