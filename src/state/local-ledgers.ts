@@ -42,8 +42,9 @@ const FORMAT = 4;
 /**
  * Commits start at most this often (ms): what is staged meanwhile joins the next one. A commit is an fsync
  * and two puts (msgpack, LZ4) per sliver on the main thread; under a stream of events a sliver's lease mark
- * and its answer, a few milliseconds apart, then go to disk as one put. Nothing waits for it but `flushed`,
- * `write` and `close` (the state topic holds every record; a crash re-reads from the last checkpoint).
+ * and its answer, a few milliseconds apart, then go to disk as one put. The hot path does not wait for
+ * commits (the state topic holds every record; a crash re-reads from the last checkpoint); a commit someone
+ * waits for (`write`: the bulk restore, a tombstone; `flushed`, `close`) goes without waiting out the interval.
  */
 const COMMIT_INTERVAL_MS = 20;
 
@@ -79,6 +80,10 @@ export class LocalLedgers {
   private readonly counts = { commits: 0, stagedCalls: 0, ledgersWritten: 0 };
   /** When the last commit started (ms, `performance.now()`). */
   private lastCommitAt = Number.NEGATIVE_INFINITY;
+  /** Set while the next commit waits out COMMIT_INTERVAL_MS: starts it now (a caller waits for it). */
+  private hurry: (() => void) | null = null;
+  /** The next commit is waited for (`write`, `flushed`): it does not wait out the interval. */
+  private urgent = false;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -235,7 +240,9 @@ export class LocalLedgers {
    * what is queued is committed first, or with it.
    */
   write(partition: number, changes: ReadonlyMap<string, SliverLedger | null>, checkpoint?: bigint): Promise<void> {
-    return this.stage(partition, changes, checkpoint);
+    const done = this.stage(partition, changes, checkpoint);
+    this.expedite();
+    return done;
   }
 
   /** Changes staged and not committed yet (slivers), and what committing has done so far. */
@@ -245,12 +252,20 @@ export class LocalLedgers {
 
   /** Resolves when everything staged before the call is durable (rejects when that commit failed). */
   flushed(): Promise<void> {
+    this.expedite();
     return this.nextFlush ?? this.flushing;
+  }
+
+  /** Someone waits for the next commit: it goes as soon as the one running (if any) is done. */
+  private expedite(): void {
+    if (!this.nextFlush) return;
+    this.urgent = true;
+    this.hurry?.();
   }
 
   /**
    * The next commit, after the one running (`previous`) and no sooner than COMMIT_INTERVAL_MS after it
-   * started: it takes everything queued by then, newest per
+   * started, unless a caller waits for it (`write`, `flushed`): it takes everything queued by then, newest per
    * sliver, with the highest checkpoint per partition. One commit runs at a time, so a checkpoint is never
    * durable before the changes staged ahead of it; and a sliver staged again and again while a commit runs
    * (its lease mark, then its answer) is written once, as it stands last.
@@ -258,7 +273,17 @@ export class LocalLedgers {
   private async flushAfter(previous: Promise<void>): Promise<void> {
     await previous.catch(() => undefined);
     const wait = this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0 && !this.urgent) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.hurry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.hurry = null;
+    }
+    this.urgent = false;
     this.lastCommitAt = performance.now();
     const changes = this.queued;
     const checkpoints = this.queuedCheckpoints;

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { emptyLedger } from '../../../src/state/ledger.js';
 import { LocalLedgers } from '../../../src/state/local-ledgers.js';
@@ -111,6 +111,26 @@ describe('LocalLedgers', () => {
     expect(ledgersWritten).toBeLessThanOrEqual(10 + commits - 1);
     for (let i = 0; i < 10; i++) expect(store.get(`s${i}`)?.version).toBe(2);
     expect(store.checkpoint(0)).toBe(20n);
+    await store.close();
+  });
+
+  it('a commit someone waits for (write, flushed) does not wait out the interval', async () => {
+    const store = await LocalLedgers.open(join(root, 'expedited'), 'amh.state', silentLogger());
+    const ledger = (id: string) => ({ ...emptyLedger(id), version: 1 });
+    await store.stage(0, new Map([['a', ledger('a')]]), 1n); // the first commit goes at once
+    vi.useFakeTimers({ toFake: ['setTimeout'] }); // the interval's timer never fires now
+    try {
+      const staged = store.stage(0, new Map([['b', ledger('b')]]), 2n); // waits out the interval
+      await store.write(0, new Map([['c', ledger('c')]]), 3n); // would hang here if it waited too
+      await staged;
+      expect(store.stats.commits).toBe(2);
+      store.stage(0, new Map([['d', ledger('d')]]), 4n);
+      await store.flushed();
+      expect(store.stats.commits).toBe(3);
+      expect(store.checkpoint(0)).toBe(4n);
+    } finally {
+      vi.useRealTimers();
+    }
     await store.close();
   });
 
