@@ -10,7 +10,7 @@ import { Partitioners } from 'kafkajs';
 import { AvroCodec, SchemaCatalog, fingerprintHex } from '../dist/index.js';
 import { buildResult } from '../dist/results/builder.js';
 import { claim, emptyLedger, recordAnswer } from '../dist/state/ledger.js';
-import { mib } from './stats.mjs';
+import { mib, seededRandom } from './stats.mjs';
 
 export const PARTITIONS = 12;
 /** Bump when the fill's shape changes, so cached topics of the old shape are not reused. */
@@ -22,21 +22,9 @@ const sec = (ms) => (Number.isFinite(ms) ? (ms / 1000).toFixed(1) : 'n/a');
 
 export const sliverIdOf = (i) => `ledbench-sliver-${i}`;
 
-/** A small seeded PRNG (mulberry32): the same N always gives the same mix. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** For sliver i: answered 2-4 times (uniform), and every tenth sliver closed (its last answer a CLOSE). */
 export function* plan(N) {
-  const random = prng(N);
+  const random = seededRandom(N); // the same N always gives the same mix
   for (let i = 0; i < N; i++) yield { i, answers: 2 + Math.floor(random() * 3), closed: i % 10 === 0 };
 }
 
