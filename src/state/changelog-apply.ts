@@ -58,7 +58,8 @@ export interface ApplyContext {
  * ledger held when its (epoch, version) is higher; a tombstone deletes it;
  * an unreadable record is logged and skipped; a lower record of another
  * write is a conflict (the caller logs it, and re-asserts it when the held
- * write is its own). Nothing is written here: the caller writes `changes`
+ * write is its own), except one of this process's own records (`written`)
+ * found below its own newer write, which counted before the reader got here. Nothing is written here: the caller writes `changes`
  * with the checkpoint `next`, in one transaction.
  */
 export async function applyChangelog(records: readonly ChangelogRecord[], from: bigint, ctx: ApplyContext): Promise<AppliedChanges> {
@@ -80,7 +81,8 @@ export async function applyChangelog(records: readonly ChangelogRecord[], from: 
     }
     let record: SliverLedger;
     const own = ctx.written?.(message.offset);
-    if (own && own.sliver_id === id) record = own;
+    const isOwn = own !== undefined && own.sliver_id === id;
+    if (isOwn) record = own;
     else {
       try {
         record = (await ctx.codec.decode('state', message.value)).value;
@@ -91,6 +93,9 @@ export async function applyChangelog(records: readonly ChangelogRecord[], from: 
     }
     const known = current(id);
     if (supersedes(record, known)) changes.set(id, record);
+    // One of our own records older than our own write held: that write counted before the reader got here, and
+    // came later in the log (one sliver's writes go one at a time), so it is the last record, as it must be.
+    else if (isOwn && known?.writer === record.writer) continue;
     else if (known && !sameWrite(known, record)) {
       conflicts.push({ sliverId: id, known: stamp(known), ignored: stamp(record), offset: message.offset });
     }

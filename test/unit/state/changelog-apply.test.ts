@@ -83,6 +83,20 @@ describe('applyChangelog (the rules both the store and the restore child apply)'
     expect(out).toMatchObject({ next: 22n, applied: 2, conflicts: [] });
   });
 
+  it('an own record older than our newer write already held is no conflict (the newer one is later in the log); a foreign one still is', async () => {
+    // Our claim (version 1) and answer (version 2) both counted before the reader got to the claim.
+    const held = { s: { writer: 'us', epoch: 3, version: 2 } };
+    const claimed = ledger('s', 3, 1, 'us');
+    const written = new Map([['30', claimed]]);
+    const out = await applyChangelog(
+      [record(30, 's', Buffer.from('ours, never decoded')), record(31, 's', ledger('s', 2, 9, 'them'))],
+      30n,
+      { ...context(held), written: (offset: string) => written.get(offset) },
+    );
+    expect(out.changes.size).toBe(0);
+    expect(out.conflicts).toEqual([{ sliverId: 's', known: { writer: 'us', epoch: 3, version: 2 }, ignored: { writer: 'them', epoch: 2, version: 9 }, offset: '31' }]);
+  });
+
   it('leaves `next` at `from` when the batch holds nothing new', async () => {
     const out = await applyChangelog([record(1, 'a', ledger('a', 1, 1))], 2n, context());
     expect(out).toMatchObject({ next: 2n, applied: 0 });
