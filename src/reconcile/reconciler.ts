@@ -202,6 +202,12 @@ export class Reconciler {
           async (preempt) => {
             const hold = this.o.running.probe(sliverId);
             if (!hold) return 'busy' as const;
+            // Closed, or changed by an event answered while this waited for the slot or a quiet moment: not ours to probe now.
+            const current = this.o.store.get(sliverId);
+            if (!current || !isActive(current) || current.applied?.event_id !== ledger.applied?.event_id) {
+              hold.done();
+              return 'moved' as const;
+            }
             const signal = linkSignals(hold.signal, this.stopController.signal, preempt);
             try {
               if (signal.signal.aborted) return preempt.aborted ? ('preempted' as const) : ('interrupted' as const);
@@ -223,6 +229,7 @@ export class Reconciler {
         outcome = await attempt(idle);
         if (!(idle && outcome === 'preempted')) break;
       }
+      if (outcome === 'moved') return; // nothing was probed: nothing to say (the next pass looks at it again)
       if (typeof outcome === 'string') return done(outcome);
       // The applied state moved while the probe ran (an event answered in between): judge nothing.
       if (this.o.store.get(sliverId)?.applied?.event_id !== ledger.applied.event_id) return done('interrupted');

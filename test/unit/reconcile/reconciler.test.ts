@@ -99,6 +99,31 @@ describe('Reconciler', () => {
     expect(h.probed).toEqual({ leased: 'busy' });
   });
 
+  it('does not probe a sliver closed (or changed) while its probe waited for a slot or a quiet moment, and says nothing of it', async () => {
+    const answeredMeanwhile = {
+      // Its CLOSE was answered while the probe waited.
+      closing: (l: SliverLedger) => recordAnswer(l, event({ sliver_id: 'closing', event_id: 'c', sequence: 2, operation: 'CLOSE' }), { outcome: 'OK', reply: Buffer.from('x'), ran: true }, 'me', 2, LIMITS),
+      // A MODIFY was answered while the probe waited: the state the probe would judge against is gone.
+      modified: (l: SliverLedger) => {
+        const modify = event({ sliver_id: 'modified', event_id: 'm', sequence: 2, operation: 'MODIFY' });
+        const reply = codec.encode('result', answer(modify, 'EXISTS'));
+        return recordAnswer(l, modify, { outcome: 'OK', reply, ran: true, event: codec.encode('event', modify) }, 'me', 2, LIMITS);
+      },
+    };
+    for (const [id, meanwhile] of Object.entries(answeredMeanwhile)) {
+      const executed: string[] = [];
+      const h = harness([id], async (e) => (executed.push(e.sliver_id), answer(e, 'EXISTS')), {
+        withSlot: async (task) => {
+          h.ledgers.set(id, meanwhile(h.ledgers.get(id)!));
+          return task(new AbortController().signal);
+        },
+      });
+      await h.reconciler.pass();
+      expect(executed, id).toEqual([]);
+      expect(h.probed, id).toEqual({});
+    }
+  });
+
   it('holds at most maxProbes probes at once', async () => {
     let now = 0;
     let peak = 0;
