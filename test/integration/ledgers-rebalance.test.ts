@@ -30,7 +30,9 @@ describe('ledgers across a rebalance', () => {
     const first = slivers.flatMap((s) => [slowEvent(s, 'REDEEM', 1, 0), slowEvent(s, 'CLOSE', 2, 0)]);
     await a.send(...first);
     const answered = await resultsWithin(topics.replies, first.map((e) => String(e.event_id)), 90_000);
-    expect([...answered.values()].every((r) => r[0]?.outcome === 'OK')).toBe(true);
+    // Each event's first reply, with its message: a failure says which event and why.
+    const firsts = [...answered.values()].map((r) => `${r[0]?.operation} ${r[0]?.sliver_id}: ${r[0]?.outcome} (${r[0]?.message})`);
+    expect(firsts.filter((f) => !f.includes(': OK ('))).toEqual([]);
     const runs = slowLog(state, 'order.log').filter((l) => l.startsWith('lr-')).length;
 
     // B joins and takes one of the partitions (and restores its ledgers from the state topic).
