@@ -59,8 +59,9 @@ export interface ApplyContext {
  * an unreadable record is logged and skipped; a lower record of another
  * write is a conflict (the caller logs it, and re-asserts it when the held
  * write is its own), except one of this process's own records (`written`)
- * found below its own newer write, which counted before the reader got here. Nothing is written here: the caller writes `changes`
- * with the checkpoint `next`, in one transaction.
+ * found below its own newer write, which counted before the reader got
+ * here. Nothing is written here: the caller writes `changes` with the
+ * checkpoint `next`, in one transaction.
  */
 export async function applyChangelog(records: readonly ChangelogRecord[], from: bigint, ctx: ApplyContext): Promise<AppliedChanges> {
   const changes = new Map<string, SliverLedger | null>();

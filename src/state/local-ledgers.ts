@@ -247,7 +247,12 @@ export class LocalLedgers {
 
   /** Changes staged and not committed yet (slivers), and what committing has done so far. */
   get stats(): { staged: number; commits: number; stagedCalls: number; ledgersWritten: number } {
-    return { staged: this.staged.size, ...this.counts };
+    return { staged: this.stagedCount, ...this.counts };
+  }
+
+  /** Slivers staged and not committed yet (the hot path's check, without the `stats` object). */
+  get stagedCount(): number {
+    return this.staged.size;
   }
 
   /** Resolves when everything staged before the call is durable (rejects when that commit failed). */

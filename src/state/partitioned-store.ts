@@ -272,13 +272,13 @@ export class PartitionedLedgerStore implements LedgerStore {
     if (followed && followed.child !== 'running') this.written.remember(partition, offset, followed.position, record);
     // A partition this instance does not follow never reads the record back: it counts once acknowledged.
     if (confirm === 'ack' || !followed) {
-      this.stageIfNewer(partition, record);
+      this.stageNewer(partition, new Map([[record.sliver_id, record]]));
       return;
     }
     // Nothing but our own records, known as written, between the reader and this one: the reader will find it
     // exactly as the ledgers stand now (a foreign record, or one of ours not known by its offset, means waiting).
     if (followed.child !== 'running' && followed.position <= offset && this.written.covers(partition, followed.position, offset)) {
-      this.stageIfNewer(partition, record);
+      this.stageNewer(partition, new Map([[record.sliver_id, record]]));
       this.stats.confirmedAhead++;
       return;
     }
@@ -294,10 +294,15 @@ export class PartitionedLedgerStore implements LedgerStore {
     }
   }
 
-  /** Seen by every read from now on, when it supersedes what is held; its commit to disk is not waited for (the state topic holds the record). */
-  private stageIfNewer(partition: number, record: SliverLedger): void {
+  /**
+   * Seen by every read from now on: the changes that supersede what is held (a write of ours that counted
+   * meanwhile may be newer than what a reader's batch found), deletions always, and the checkpoint. Their
+   * commit to disk is not waited for (the state topic holds every record).
+   */
+  private stageNewer(partition: number, changes: Map<string, SliverLedger | null>, checkpoint?: bigint): void {
     const local = this.requireLocal();
-    if (supersedes(record, local.head(record.sliver_id))) this.commitInBackground(local.stage(partition, new Map([[record.sliver_id, record]])));
+    for (const [id, ledger] of changes) if (ledger && !supersedes(ledger, local.head(id))) changes.delete(id);
+    if (changes.size > 0 || checkpoint !== undefined) this.commitInBackground(local.stage(partition, changes, checkpoint));
   }
 
   /** One ledger record, acknowledged by all in-sync replicas: its partition and its own offset. */
@@ -337,11 +342,8 @@ export class PartitionedLedgerStore implements LedgerStore {
       // Readers (and writers waiting for their read-back) see the batch at once; its commit (with the checkpoint)
       // goes to disk behind them, with whatever else is staged by then. Staged changes are held in memory until
       // committed: past STAGED_LIMIT slivers the reader waits for the disk.
-      if (local.stats.staged > STAGED_LIMIT) await local.flushed().catch(() => undefined);
-      // A write of ours that counted while this batch was applied (acknowledged, or with only our own records
-      // before it) may be newer than what the batch found: it stays.
-      for (const [id, ledger] of changes) if (ledger && !supersedes(ledger, local.head(id))) changes.delete(id);
-      this.commitInBackground(local.stage(p, changes, next));
+      if (local.stagedCount > STAGED_LIMIT) await local.flushed().catch(() => undefined);
+      this.stageNewer(p, changes, next);
       state.position = next;
     }
     this.checkRestored(p, state);
