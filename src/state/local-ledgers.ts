@@ -307,28 +307,29 @@ export class LocalLedgers {
 
   /**
    * One transaction. Two puts per ledger (record and head); the `by-partition` entry only when the sliver is
-   * new here or its partition changed (the head says which it was).
+   * new here or its partition changed (the head says which it was). Asynchronous puts, all handed in within
+   * this one event turn: lmdb-js commits them in one transaction (its event-turn batching), and compresses and
+   * writes them on its own threads, so the main thread only encodes the values (a transaction callback would
+   * run every put, compression included, on the main thread).
    */
   private async commit(changes: ReadonlyMap<string, Staged>, checkpoints: ReadonlyMap<number, bigint>): Promise<void> {
     this.counts.commits++;
     this.counts.ledgersWritten += changes.size;
-    await this.root.transaction(() => {
-      for (const [sliverId, { partition, ledger }] of changes) {
-        const was = this.heads.get(sliverId)?.partition;
-        if (ledger) {
-          void this.ledgers.put(sliverId, { ...ledger, partition });
-          void this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version, partition });
-          if (was === partition) continue;
-          if (was !== undefined) void this.byPartition.remove([was, sliverId]);
-          void this.byPartition.put([partition, sliverId], true);
-        } else {
-          void this.ledgers.remove(sliverId);
-          void this.heads.remove(sliverId);
-          void this.byPartition.remove([was ?? partition, sliverId]);
-        }
+    const writes: Promise<boolean>[] = [];
+    for (const [sliverId, { partition, ledger }] of changes) {
+      const was = this.heads.get(sliverId)?.partition;
+      if (ledger) {
+        writes.push(this.ledgers.put(sliverId, { ...ledger, partition }));
+        writes.push(this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version, partition }));
+        if (was === partition) continue;
+        if (was !== undefined) writes.push(this.byPartition.remove([was, sliverId]));
+        writes.push(this.byPartition.put([partition, sliverId], true));
+      } else {
+        writes.push(this.ledgers.remove(sliverId), this.heads.remove(sliverId), this.byPartition.remove([was ?? partition, sliverId]));
       }
-      for (const [partition, checkpoint] of checkpoints) void this.checkpoints.put(partition, checkpoint.toString());
-    });
+    }
+    for (const [partition, checkpoint] of checkpoints) writes.push(this.checkpoints.put(partition, checkpoint.toString()));
+    await Promise.all(writes);
   }
 
   /** The next changelog offset to read for `partition`, when one was applied. */
