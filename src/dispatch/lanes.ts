@@ -9,6 +9,11 @@ import { sleep } from '../lib/abort.js';
  * inside its lane for another instance's lease, holds no slot, so busy or
  * blocked slivers never starve the others.
  *
+ * An event's lease is claimed ahead of its slot (`ahead`): at most
+ * AHEAD_PER_SLOT events per slot claim, or hold a claim and wait for a slot,
+ * at a time, so a slot goes to an event ready to run and never waits for a
+ * ledger round trip.
+ *
  * Background work (reconciliation probes) takes a slot with
  * `withBackgroundSlot`: behind every event waiting for one, and only until
  * an event needs it. An event that finds every slot taken aborts the newest
@@ -17,6 +22,16 @@ import { sleep } from '../lib/abort.js';
  * Background work started `idleOnly` (after `quiet` said so) yields to any
  * event at all: slots free or not, the CPU goes to events first.
  */
+/**
+ * Events per slot that may claim their lease ahead of it (`ahead`). Two: with
+ * short operations a slot frees faster than a claim's round trip, and one
+ * claim per slot left the slots waiting for claims (bench pipeline-throughput,
+ * concurrency 10: 1.4x the events/s of one per slot); the leases held
+ * waiting stay bounded (renewed like any other; after a crash each is
+ * reconciled before its event runs again).
+ */
+const AHEAD_PER_SLOT = 2;
+
 export class KeyedLanes {
   private readonly slots: PQueue;
   private readonly tails = new Map<string, Promise<void>>();
@@ -32,12 +47,18 @@ export class KeyedLanes {
   private eventsActive = 0;
   /** When the last event gave its slot back (ms, `now`). */
   private lastEventAt = Number.NEGATIVE_INFINITY;
+  /** Permits to prepare ahead of a slot (`ahead`) left, and the tasks waiting for one, oldest first. */
+  private readonly aheadPermits: number;
+  private aheadFree: number;
+  private readonly aheadWaiting: (() => void)[] = [];
 
   constructor(
     concurrency: number,
     private readonly now: () => number = Date.now,
   ) {
     this.slots = new PQueue({ concurrency });
+    this.aheadPermits = AHEAD_PER_SLOT * concurrency;
+    this.aheadFree = this.aheadPermits;
     this.slots.on('active', () => {
       this.peak = Math.max(this.peak, this.slots.pending);
     });
@@ -86,14 +107,50 @@ export class KeyedLanes {
   }
 
   /**
+   * Runs `task` with one of AHEAD_PER_SLOT x `concurrency` permits to prepare
+   * ahead of a slot: `task` does what must be done before it runs (an event
+   * claims its lease), then calls `withSlot` for the run. The permit is given
+   * back when that slot is taken (or when `task` ends without one), so at
+   * most that many tasks prepare, or wait for a slot prepared, at a time.
+   */
+  async ahead<T>(task: (withSlot: <R>(run: () => Promise<R>) => Promise<R>) => Promise<T>): Promise<T> {
+    this.eventArrived(); // an event on its way to a slot: idle-only background work yields now
+    if (this.aheadFree > 0) this.aheadFree--;
+    else await new Promise<void>((resolve) => this.aheadWaiting.push(resolve));
+    let held = true;
+    const giveBack = (): void => {
+      if (!held) return;
+      held = false;
+      const next = this.aheadWaiting.shift();
+      if (next) next();
+      else this.aheadFree++;
+    };
+    try {
+      return await task((run) =>
+        this.withSlot(() => {
+          giveBack();
+          return run();
+        }),
+      );
+    } finally {
+      giveBack();
+      this.eventDone();
+    }
+  }
+
+  /** Tasks holding a permit of `ahead` and no slot yet (claiming, or claimed and waiting). */
+  get preparing(): number {
+    return this.aheadPermits - this.aheadFree;
+  }
+
+  /**
    * Runs `task` holding one of the global slots. Of the tasks waiting for a
    * slot, a higher `priority` gets it first (events 0, reconciliation probes
    * below), in the order they were added within a priority.
    */
   withSlot<T>(task: () => Promise<T>, priority = 0): Promise<T> {
     this.eventsWaiting++;
-    this.eventsActive++;
-    for (const c of this.idleOnly) c.abort(new Error('preempted: an event arrived'));
+    this.eventArrived();
     let started = false;
     const result = this.slots.add(
       () => {
@@ -106,6 +163,11 @@ export class KeyedLanes {
     if (!started) this.preemptFor();
     void result.then(this.eventDone, this.eventDone);
     return result;
+  }
+
+  private eventArrived(): void {
+    this.eventsActive++;
+    for (const c of this.idleOnly) c.abort(new Error('preempted: an event arrived'));
   }
 
   private readonly eventDone = (): void => {

@@ -65,6 +65,12 @@ export interface MessageSource {
 
 export type LaneAnswer = Answer | 'revoked';
 
+/** An operation that ran, and the lease it ran under (still held: its answer is recorded under it). */
+interface Ran {
+  result: SliverResult;
+  lease: Lease;
+}
+
 /**
  * One message, top to bottom: decode -> ledger gate -> route and run ->
  * record -> reply. Every failure has one fate: a transient one (broker or
@@ -191,7 +197,7 @@ export class MessagePipeline {
       logger.info(message);
       return this.without(event, logger, 'CANCELLED', message);
     }
-    const ran = await this.o.lanes.withSlot(() => this.run(event, decision.interrupted, source, logger));
+    const ran = await this.o.lanes.ahead((withSlot) => this.claimAndRun(event, decision.interrupted, source, logger, withSlot));
     if (ran === null || ran === 'revoked') return ran;
     // The slot bounds operations running, not ledger writes: the answer is recorded without it, still under the lease.
     try {
@@ -205,18 +211,45 @@ export class MessagePipeline {
   }
 
   /**
-   * Holding a slot: claim the lease and run. The lease comes back still held with the result (the caller
-   * records the answer under it, then stops it); on every other way out it is stopped here.
+   * Claims the lease ahead of a slot (the slot never waits for that round trip; see KeyedLanes.ahead), then
+   * runs holding one. The lease comes back still held with the result (the caller records the answer under
+   * it, then stops it); on every other way out it is stopped here.
    */
-  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger): Promise<{ result: SliverResult; lease: Lease } | 'revoked' | null> {
+  private async claimAndRun(
+    event: SliverEvent,
+    interrupted: InFlight | null,
+    source: MessageSource,
+    logger: Logger,
+    withSlot: <R>(run: () => Promise<R>) => Promise<R>,
+  ): Promise<Ran | 'revoked' | null> {
     if (source.owned.aborted) return 'revoked';
     // Shutdown grace over: start nothing new. The event stays uncommitted and runs after the restart.
     if (this.o.cancel.aborted) throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
     const lease = await this.retry('claiming the lease', logger, () => this.o.gate.claim(event, logger));
     if (!lease) return null;
+    let handedOver = false;
+    try {
+      const ran = await withSlot(() => this.run(event, interrupted, source, logger, lease));
+      handedOver = ran !== null && ran !== 'revoked';
+      return ran;
+    } finally {
+      if (!handedOver) await lease.stop();
+    }
+  }
+
+  /** Holding a slot and the lease: run (unless the partition, the shutdown grace or the lease ended while it waited for the slot). */
+  private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger, lease: Lease): Promise<Ran | 'revoked' | null> {
+    if (lease.lost.aborted) return null; // another owner took over while it waited: it answers (we wait for it and re-publish)
+    if (source.owned.aborted) {
+      await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
+      return 'revoked';
+    }
+    if (this.o.cancel.aborted) {
+      await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
+      throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
+    }
     const operation = this.o.running.start(event, source.partition);
     const signal = linkSignals(operation, lease.lost);
-    let handedOver = false;
     try {
       this.o.events.emit('started', { event });
       logger.info('operation started');
@@ -243,12 +276,10 @@ export class MessagePipeline {
         await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
         return 'revoked';
       }
-      handedOver = true;
       return { result, lease };
     } finally {
       signal.dispose();
       this.o.running.finish(event);
-      if (!handedOver) await lease.stop();
     }
   }
 

@@ -156,4 +156,31 @@ describe('KeyedLanes: idle-only background work', () => {
     now += 1;
     expect(await lanes.quiet(500, now + 10_000, never)).toBe(true);
   });
+  it('ahead: twice `concurrency` tasks prepare at once; a permit is given back when its task takes a slot, or ends (even failing) without one', async () => {
+    const lanes = new KeyedLanes(1);
+    let preparing = 0;
+    let peakPreparing = 0;
+    let running = 0;
+    let peakRunning = 0;
+    const task = (fail: boolean) =>
+      lanes.ahead(async (withSlot) => {
+        preparing++;
+        peakPreparing = Math.max(peakPreparing, preparing);
+        await tick(5); // the claim's round trip
+        preparing--;
+        if (fail) throw new Error('claim lost');
+        return withSlot(async () => {
+          running++;
+          peakRunning = Math.max(peakRunning, running);
+          await tick(10);
+          running--;
+          return 'ran';
+        });
+      });
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => task(i % 3 === 0)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(peakPreparing).toBe(2);
+    expect(peakRunning).toBe(1);
+    expect(lanes.preparing).toBe(0);
+  });
 });
