@@ -50,6 +50,11 @@ export interface Row {
   /** Measured one after the other in this order within each repetition. */
   variants: string[];
   setup?(ctx: RowContext): Promise<void> | void;
+  /**
+   * Repetitions of every variant run after setup and left out of the results (default 0): a variant's first
+   * run in the process pays for compiling its code (the JIT), which is not what a row measures.
+   */
+  warmup?: number;
   measure(variant: string, ctx: RowContext): Promise<Metrics> | Metrics;
   /** Runs once after the last repetition, and also after an error in setup or measure. */
   teardown?(ctx: RowContext): Promise<void> | void;

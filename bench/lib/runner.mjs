@@ -1,5 +1,6 @@
 // Finds the row modules (bench/rows/*.mjs) and runs their rows: each row's
-// setup, then `reps` repetitions of every variant in order, then teardown.
+// setup, then `warmup` unrecorded repetitions (the row's own, default 0) and
+// `reps` recorded ones of every variant in order, then teardown.
 // A row that cannot run (import error, bad shape, setup throws) becomes a
 // 'not run' result with the reason; one whose measure throws becomes
 // 'failed'. Either way the other rows still run.
@@ -21,6 +22,7 @@ export function rowProblems(row) {
     p.push('variants: expected a non-empty array of strings');
   }
   if (typeof row.measure !== 'function') p.push('measure: expected a function');
+  if (row.warmup !== undefined && !(Number.isInteger(row.warmup) && row.warmup >= 0)) p.push(`warmup: expected a whole number of at least 0, got ${JSON.stringify(row.warmup)}`);
   for (const hook of ['setup', 'teardown']) if (row[hook] !== undefined && typeof row[hook] !== 'function') p.push(`${hook}: expected a function`);
   const known = Array.isArray(row.variants) ? row.variants : [];
   (row.compare ?? []).forEach((c, i) => {
@@ -122,14 +124,17 @@ export async function runRow(row, opts, onMeasured = () => {}) {
     } catch (err) {
       return (result = { ...base, status: 'not run', reason: message(err) });
     }
-    for (let rep = 0; rep < opts.reps; rep++) {
+    const warmup = row.warmup ?? 0;
+    for (let rep = -warmup; rep < opts.reps; rep++) {
       for (const variant of row.variants) {
         let metrics;
         try {
           metrics = metricsFrom(await within(row.measure(variant, ctx), opts.timeoutMs, `measure(${variant})`), variant);
         } catch (err) {
-          return (result = { ...base, status: 'failed', reason: `${variant}, repetition ${rep + 1}: ${message(err)}` });
+          const which = rep < 0 ? `warm-up ${rep + warmup + 1}` : `repetition ${rep + 1}`;
+          return (result = { ...base, status: 'failed', reason: `${variant}, ${which}: ${message(err)}` });
         }
+        if (rep < 0) continue; // warm-up: not recorded
         base.samples[variant].push(metrics);
         onMeasured(variant, rep, metrics);
       }

@@ -16,7 +16,7 @@ import {
   unitOf,
   type RowResult,
 } from '../../bench/lib/report.mjs';
-import { discover, runRow, select } from '../../bench/lib/runner.mjs';
+import { discover, rowProblems, runRow, select } from '../../bench/lib/runner.mjs';
 
 // Three repetitions of two variants, numbers chosen so every ratio is exact.
 const samples: Record<string, Array<Record<string, number>>> = {
@@ -150,5 +150,16 @@ describe('bench runner', () => {
     expect(result.status).toBe('failed');
     expect(result.reason).toBe('x, repetition 1: measure(x) did not finish within 0.05 s');
     expect(tornDown).toBe(true);
+  });
+  it('warm-up repetitions run every variant first and are left out of the samples; a bad warmup is a shape problem', async () => {
+    let n = 0;
+    const seen: string[] = [];
+    const row = { id: 'warm', title: 'warm', variants: ['x', 'y'], warmup: 2, measure: (v: string) => (seen.push(v), { n_s: ++n }) };
+    const result = await runRow(row, { quick: true, reps: 3, brokers: [], repo: dir, log: () => {} });
+    expect(seen).toEqual(['x', 'y', 'x', 'y', 'x', 'y', 'x', 'y', 'x', 'y']);
+    expect(result.samples).toEqual({ x: [{ n_s: 5 }, { n_s: 7 }, { n_s: 9 }], y: [{ n_s: 6 }, { n_s: 8 }, { n_s: 10 }] });
+    const failing = { id: 'cold', title: 'cold', variants: ['x'], warmup: 1, measure: () => { throw new Error('kaput'); } };
+    expect((await runRow(failing, { quick: true, reps: 3, brokers: [], repo: dir, log: () => {} })).reason).toBe('x, warm-up 1: kaput');
+    expect(rowProblems({ id: 'bad', variants: ['x'], warmup: -1, measure: () => ({}) })).toEqual(['warmup: expected a whole number of at least 0, got -1']);
   });
 });
