@@ -308,9 +308,9 @@ export class LocalLedgers {
   /**
    * One transaction. Two puts per ledger (record and head); the `by-partition` entry only when the sliver is
    * new here or its partition changed (the head says which it was). Asynchronous puts, all handed in within
-   * this one event turn: lmdb-js commits them in one transaction (its event-turn batching), and compresses and
-   * writes them on its own threads, so the main thread only encodes the values (a transaction callback would
-   * run every put, compression included, on the main thread).
+   * this one event turn: lmdb-js commits them in one transaction (its event-turn batching) and writes them on
+   * its own thread; the main thread encodes them (in a transaction callback it ran every put: README
+   * "Batched writes").
    */
   private async commit(changes: ReadonlyMap<string, Staged>, checkpoints: ReadonlyMap<number, bigint>): Promise<void> {
     this.counts.commits++;
