@@ -2,6 +2,16 @@ import PQueue from 'p-queue';
 import { sleep } from '../lib/abort.js';
 
 /**
+ * Events per slot that may claim their lease ahead of it (`ahead`). Two: with
+ * short operations a slot frees faster than a claim's round trip, and one
+ * claim per slot left the slots waiting for claims (bench pipeline-throughput,
+ * concurrency 10: 1.4x the events/s of one per slot); the leases held
+ * waiting stay bounded (renewed like any other; after a crash each is
+ * reconciled before its event runs again).
+ */
+const AHEAD_PER_SLOT = 2;
+
+/**
  * Per-key serial lanes under one global concurrency bound. Tasks with the
  * same key (a sliver id) run one at a time in the order they were added;
  * the global bound applies only to the part of a task that holds a slot
@@ -22,16 +32,6 @@ import { sleep } from '../lib/abort.js';
  * Background work started `idleOnly` (after `quiet` said so) yields to any
  * event at all: slots free or not, the CPU goes to events first.
  */
-/**
- * Events per slot that may claim their lease ahead of it (`ahead`). Two: with
- * short operations a slot frees faster than a claim's round trip, and one
- * claim per slot left the slots waiting for claims (bench pipeline-throughput,
- * concurrency 10: 1.4x the events/s of one per slot); the leases held
- * waiting stay bounded (renewed like any other; after a crash each is
- * reconciled before its event runs again).
- */
-const AHEAD_PER_SLOT = 2;
-
 export class KeyedLanes {
   private readonly slots: PQueue;
   private readonly tails = new Map<string, Promise<void>>();

@@ -17,6 +17,16 @@ function blockedOnA() {
   return { h, release };
 }
 
+/** A running (its handler holds the one slot), then B handed in: resolves once B holds its lease, waiting for the slot. */
+async function bClaimedBehindA(h: ReturnType<typeof blockedOnA>['h'], owned?: AbortSignal) {
+  const a = h.handle(h.event({ sliver_id: 'A' }));
+  await until(() => h.executed.length === 1);
+  const b = h.event({ sliver_id: 'B' });
+  const fate = h.handle(b, owned);
+  await until(() => h.store.get('B')?.in_flight?.event_id === b.event_id);
+  return { a, fate };
+}
+
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -29,11 +39,7 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
 describe('claiming the lease ahead of a slot', () => {
   it('an event waiting for a slot has its lease already: it runs as soon as the slot is free, with no ledger round trip in the slot', async () => {
     const { h, release } = blockedOnA();
-    const a = h.handle(h.event({ sliver_id: 'A' }));
-    await until(() => h.executed.length === 1);
-    const b = h.event({ sliver_id: 'B' });
-    const answered = h.handle(b);
-    await until(() => h.store.get('B')?.in_flight?.event_id === b.event_id);
+    const { a, fate: answered } = await bClaimedBehindA(h);
     expect(h.executed.map((e) => e.sliver_id)).toEqual(['A']); // claimed, not running: the one slot is A's
     release();
     expect(await a).toBe('answered');
@@ -57,12 +63,8 @@ describe('claiming the lease ahead of a slot', () => {
 
   it('revoked while it waited for the slot: the lease is given back, nothing runs, and the event is left to the new owner', async () => {
     const { h, release } = blockedOnA();
-    const a = h.handle(h.event({ sliver_id: 'A' }));
-    await until(() => h.executed.length === 1);
     const owned = new AbortController();
-    const b = h.event({ sliver_id: 'B' });
-    const fate = h.handle(b, owned.signal);
-    await until(() => h.store.get('B')?.in_flight?.event_id === b.event_id);
+    const { a, fate } = await bClaimedBehindA(h, owned.signal);
     owned.abort(new Error('revoked'));
     release();
     expect(await fate).toBe('revoked');
@@ -74,11 +76,7 @@ describe('claiming the lease ahead of a slot', () => {
 
   it('shutdown grace over while it waited for the slot: the lease is given back, nothing runs, and the event stays unanswered', async () => {
     const { h, release } = blockedOnA();
-    const a = h.handle(h.event({ sliver_id: 'A' }));
-    await until(() => h.executed.length === 1);
-    const b = h.event({ sliver_id: 'B' });
-    const fate = h.handle(b);
-    await until(() => h.store.get('B')?.in_flight?.event_id === b.event_id);
+    const { a, fate } = await bClaimedBehindA(h);
     h.cancel.abort(new Error('shutdown'));
     release();
     await expect(fate).rejects.toMatchObject({ code: 'ABANDONED' });
