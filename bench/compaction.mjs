@@ -34,6 +34,7 @@ import { PartitionedLedgerStore } from '../dist/state/partitioned-store.js';
 import { LedgerSweeper } from '../dist/state/sweeper.js';
 import { PARTITIONS, plan, sliverIdOf, sliverRecords } from './ledgers-fill.mjs';
 import { createTopicsReady } from './lib/topics.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const USAGE = `usage: node bench/compaction.mjs [--slivers 20000] [--timeout 300]
 env: AMH_KAFKA_BROKERS (default 127.0.0.1:9092)`;
@@ -105,7 +106,7 @@ async function census(kafka, topic, closedIds) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const brokers = (process.env.AMH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const brokers = benchBrokers();
   const kafka = new Kafka({ clientId: 'amh-compaction-bench', brokers, logLevel: logLevel.NOTHING });
   const codec = new AvroCodec(SchemaCatalog.load());
   const topic = `amh-compaction-bench-${randomUUID().slice(0, 8)}`;

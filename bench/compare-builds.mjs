@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rows } from './rows/pipeline.mjs';
 import { median } from './stats.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const USAGE = `usage: node bench/compare-builds.mjs --builds <before>,<after> [--reps 5] [--warmup 1] [--events 5000|20000]
@@ -55,7 +56,7 @@ async function main() {
   const row = rows.find((r) => r.id === 'pipeline-throughput');
   const apis = await Promise.all(o.builds.map((b) => import(join(b, 'dist', 'index.js'))));
   const tmp = mkdtempSync(join(tmpdir(), 'amh-compare-'));
-  const brokers = (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim());
+  const brokers = benchBrokers();
   const ctx = { quick: o.events === 5000, reps: o.reps, brokers, repo: join(HERE, '..'), tmp, log: (l) => console.error(`[compare] ${l}`), state: {} };
   const drains = [[], []];
   try {

@@ -25,6 +25,7 @@ import { stringify } from 'yaml';
 import { AvroCodec, SchemaCatalog } from '../dist/index.js';
 import { summarize } from './stats.mjs';
 import { createTopicsReady } from './lib/topics.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
@@ -58,7 +59,7 @@ function parseArgs(argv) {
 }
 
 const log = (line) => console.error(`[failover] ${line}`);
-const brokers = () => (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+const brokers = () => benchBrokers();
 const kafka = new Kafka({ clientId: 'amh-bench-failover', brokers: brokers(), logLevel: logLevel.NOTHING });
 const codec = new AvroCodec(SchemaCatalog.load());
 const partitionOf = (() => {

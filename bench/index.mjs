@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { load, machine } from './lib/machine.mjs';
 import { formatValue, renderReport, summaryTable, tally } from './lib/report.mjs';
 import { discover, runRow, select } from './lib/runner.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
@@ -82,7 +83,7 @@ async function main() {
   }
   const rows = select(all, o.only);
   const meta = { ...machine(REPO), reps: o.reps, quick: o.quick, command: commandLine(argv) };
-  const brokers = (process.env.AMH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = benchBrokers();
   const log = (line) => process.stderr.write(`${line}\n`);
   log(`bench: ${rows.length} rows, ${o.reps} repetitions${o.quick ? ', quick' : ''}; load ${meta.loadBefore}`);
   const results = [];

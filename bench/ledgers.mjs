@@ -31,6 +31,7 @@ import { AvroCodec, SchemaCatalog, silentLogger } from '../dist/index.js';
 import { decide } from '../dist/state/ledger.js';
 import { PARTITIONS, ensureFilled, sliverIdOf } from './ledgers-fill.mjs';
 import { mib, percentile, ratio, verdict } from './stats.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -87,7 +88,7 @@ function parseArgs(argv) {
   return o;
 }
 
-const brokers = () => (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+const brokers = () => benchBrokers();
 const kafkaClient = (clientId = 'amh-ledbench') => new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING });
 const log = (line) => process.stderr.write(`[ledgers] ${line}\n`);
 const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');

@@ -22,6 +22,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
 import { AvroCodec, SchemaCatalog, Service, createLogger, loadConfig, silentLogger } from '../dist/index.js';
 import { bootstrapRatio, percentile, summarize } from './stats.mjs';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
@@ -47,7 +48,7 @@ function parseArgs(argv) {
 }
 
 const log = (line) => console.error(`[reconcile] ${line}`);
-const brokers = (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim());
+const brokers = benchBrokers();
 const kafka = new Kafka({ clientId: 'amh-bench-reconcile', brokers, logLevel: logLevel.NOTHING });
 const codec = new AvroCodec(SchemaCatalog.load());
 

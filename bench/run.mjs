@@ -26,6 +26,7 @@ import { vmRedeem } from './lib/events.mjs';
 import { fakeRunner } from './lib/fake-runner.mjs';
 import { createTopicsReady } from './lib/topics.mjs';
 import { AvroCodec, SchemaCatalog, Service, applyHeapPolicy, createLogger, loadConfig, silentLogger } from '../dist/index.js';
+import { benchBrokers } from './lib/brokers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SCRIPT = fileURLToPath(import.meta.url);
@@ -117,7 +118,7 @@ function childArgs(o) {
   return args.map(String);
 }
 
-const brokers = () => (process.env.AMH_KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+const brokers = () => benchBrokers();
 const log = (...parts) => process.stderr.write(`[bench${process.env.AMH_BENCH_TAG ? ` ${process.env.AMH_BENCH_TAG}` : ''}] ${parts.join(' ')}\n`);
 
 // ---------------------------------------------------------------- child: one measurement

@@ -241,11 +241,11 @@ export class MessagePipeline {
   private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger, lease: Lease): Promise<Ran | 'revoked' | null> {
     if (lease.lost.aborted) return null; // another owner took over while it waited: it answers (we wait for it and re-publish)
     if (source.owned.aborted) {
-      await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
+      await this.releaseLease(lease, logger);
       return 'revoked';
     }
     if (this.o.cancel.aborted) {
-      await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
+      await this.releaseLease(lease, logger);
       throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
     }
     const operation = this.o.running.start(event, source.partition);
@@ -273,7 +273,7 @@ export class MessagePipeline {
       this.o.events.emit('finished', { event, result });
       if (lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
       if (operation.aborted && operation.reason instanceof PartitionRevokedError) {
-        await this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
+        await this.releaseLease(lease, logger);
         return 'revoked';
       }
       return { result, lease };
@@ -281,6 +281,11 @@ export class MessagePipeline {
       signal.dispose();
       this.o.running.finish(event);
     }
+  }
+
+  /** Gives the lease back without an answer (the event did not run, or was stopped by a revoke), retried while transient. */
+  private releaseLease(lease: Lease, logger: Logger): Promise<void> {
+    return this.retry('releasing the lease', logger, () => this.o.gate.release(lease));
   }
 
   /** An answer given without running anything, recorded in the ledger first. Null when another owner holds a live lease now. */

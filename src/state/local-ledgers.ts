@@ -41,10 +41,11 @@ const FORMAT = 4;
 
 /**
  * Commits start at most this often (ms): what is staged meanwhile joins the next one. A commit is an fsync
- * and two puts (msgpack, LZ4) per sliver on the main thread; under a stream of events a sliver's lease mark
- * and its answer, a few milliseconds apart, then go to disk as one put. The hot path does not wait for
- * commits (the state topic holds every record; a crash re-reads from the last checkpoint); a commit someone
- * waits for (`write`: the bulk restore, a tombstone; `flushed`, `close`) goes without waiting out the interval.
+ * and two puts per sliver (encoded and compressed on the main thread, written by lmdb-js' own thread); under a
+ * stream of events a sliver's lease mark and its answer, a few milliseconds apart, then go to disk as one put.
+ * The hot path does not wait for commits (the state topic holds every record; a crash re-reads from the last
+ * checkpoint); a commit someone waits for (`write`: the bulk restore, a tombstone; `flushed`, `close`) goes
+ * without waiting out the interval.
  */
 const COMMIT_INTERVAL_MS = 20;
 
