@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { KeyPartitioner } from './kafka/partition-of.js';
 import { reapOrphanRuns, type WarmPool } from './ansible/index.js';
 import { createServiceAudit } from './audit/in-service.js';
 import type { AuditLoop } from './audit/loop.js';
@@ -180,7 +181,7 @@ export class Service {
         ...(this.deps.socketFactory ? { socketFactory: this.deps.socketFactory } : {}),
       });
       if (config.kafka.create_topics) await this.createTopics(logger);
-      const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = this.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyPartitioner });
       this.producer = producer;
       this.monitor.watch(producer);
       await startup('connecting the producer', () => producer.connect());

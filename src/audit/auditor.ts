@@ -4,7 +4,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../observability/logger.js';
 import { describeOrphan, findOrphans } from './compare.js';
 import { listSubstrates } from './listing.js';
-import { partitionOfKey } from './partitions.js';
+import { partitionOf } from '../kafka/partition-of.js';
 import type { AuditReport, DriftProvider, ListingFailure, Orphan } from './types.js';
 import { errorMessage } from '../errors/index.js';
 
@@ -52,7 +52,7 @@ export class OrphanAuditor {
   async audit(partitions: readonly number[], signal: AbortSignal): Promise<AuditPass> {
     const startedAt = this.now();
     const owned = new Set(partitions);
-    const inScope = (key: string): boolean => owned.has(partitionOfKey(key, this.partitionCount()));
+    const inScope = (key: string): boolean => owned.has(partitionOf(key, this.partitionCount()));
     const listing = await listSubstrates({
       registry: this.o.registry,
       runner: this.o.runner,

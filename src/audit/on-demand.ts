@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Partitioners } from 'kafkajs';
+import { KeyPartitioner } from '../kafka/partition-of.js';
 import { createCore, type CoreDeps } from '../core.js';
 import { verifyKafkaAccess } from '../kafka/security.js';
 import { childRestore } from '../service.js';
@@ -36,7 +36,7 @@ export async function auditNow(deps: CoreDeps, options: AuditNowOptions = {}): P
   });
   const dir = mkdtempSync(join(tmpdir(), 'amh-audit-'));
   // Never connected: the store writes nothing unless asked to, and an audit never asks.
-  const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = core.kafka.producer({ allowAutoTopicCreation: false, createPartitioner: KeyPartitioner });
   const store = new PartitionedLedgerStore({
     kafka: core.kafka,
     dir,

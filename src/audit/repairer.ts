@@ -7,7 +7,7 @@ import { AmhError } from '../errors/index.js';
 import type { ServiceEvents, TypedEmitter } from '../observability/events.js';
 import type { LedgerGate } from '../pipeline/02-gate.js';
 import type { MessagePipeline } from '../pipeline/pipeline.js';
-import { partitionOfKey } from './partitions.js';
+import { partitionOf } from '../kafka/partition-of.js';
 import { REPAIR_EVENT_PREFIX, orphanGuard } from './repair-guard.js';
 import type { Orphan } from './types.js';
 
@@ -54,7 +54,7 @@ export class OrphanRepairer {
     const { sliverId } = orphan.object;
     if (sliverId === null) return skipped('the substrate names no sliver: delete it by hand');
     if (!orphan.object.close) return skipped(`handler ${orphan.handler} cannot address ${orphan.object.name} for a delete: delete it by hand`);
-    const partition = partitionOfKey(sliverId, this.partitionCount());
+    const partition = partitionOf(sliverId, this.partitionCount());
     const owned = this.o.owned(partition);
     if (!owned) return skipped(`partition ${partition} is no longer owned by this instance`);
     if (this.o.busy(sliverId)) return skipped('an event of the sliver is queued or running');

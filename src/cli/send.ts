@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
+import { KeyPartitioner } from '../kafka/partition-of.js';
 import { AvroCodec, SchemaCatalog } from '../codec/index.js';
 import { ValidationError } from '../errors/index.js';
 import { createKafka } from '../kafka/client.js';
@@ -41,7 +41,7 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
   const messages = events.map((e) => ({ key: String(e.sliver_id), value: codec.encodeChecked('event', e, version) }));
   const clientId = `${config.kafka.client_id}-send`;
   await verifyKafkaAccess(config.kafka, { clientId, logger, deadlineMs: config.kafka.startup_timeout });
-  const producer = createKafka(config.kafka, { clientId, logger }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createKafka(config.kafka, { clientId, logger }).producer({ createPartitioner: KeyPartitioner });
   await producer.connect();
   try {
     const topic = opts.topic ?? config.kafka.topics.events;

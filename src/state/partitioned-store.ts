@@ -310,7 +310,7 @@ export class PartitionedLedgerStore implements LedgerStore {
     const value = encodeState(this.o.codec, record);
     if (this.o.batcher && this.allPartitions.length > 0) {
       // The partition named here (the producer's own choice for the key), so the batched write knows its offset.
-      const partition = partitionOf(this.o.topic, record.sliver_id, this.allPartitions.length);
+      const partition = partitionOf(record.sliver_id, this.allPartitions.length);
       const written = await this.o.batcher.write(this.o.topic, { key: record.sliver_id, value, partition });
       if (written.offset === null) throw new AmhError(`no offset returned for the ledger write of ${record.sliver_id}`);
       return { partition, offset: written.offset };

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { describeOrphan, findOrphans, orphanKey, owns } from '../../../src/audit/compare.js';
 import { FirstSeen } from '../../../src/audit/first-seen.js';
-import { partitionOfKey } from '../../../src/audit/partitions.js';
 import { ownedAgainst } from '../../../src/audit/repair-guard.js';
 import type { Listed } from '../../../src/audit/types.js';
 import type { SliverLedger } from '../../../src/codec/types.js';
 import { emptyLedger } from '../../../src/state/ledger.js';
-import { Partitioners } from 'kafkajs';
 
 const vm = (name: string, sliverId: string | null): Listed => ({
   handler: 'vm',
@@ -61,16 +59,6 @@ describe('orphan comparison', () => {
     expect(ownedAgainst(ledger('s', { closed_at: 5, in_flight: inFlight('r1') }), 'r1')).toBe(false);
     expect(ownedAgainst(ledger('s', { closed_at: 5, in_flight: inFlight('redeem') }), 'r1')).toBe(true);
     expect(ownedAgainst(ledger('s'), 'r1')).toBe(true);
-  });
-});
-
-describe('partitionOfKey', () => {
-  it('agrees with the producers murmur2 partitioner', () => {
-    const partitioner = Partitioners.DefaultPartitioner();
-    const partitionMetadata = [0, 1, 2, 3, 4].map((partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] }));
-    for (const key of ['a', 'sliver-1', 'VM:stray', '5f0c8a3e-2c61-4b2e-9d1a-0d1f3c5e7a90']) {
-      expect(partitionOfKey(key, 5)).toBe(partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }));
-    }
   });
 });
 
