@@ -212,11 +212,15 @@ export class LedgerGate {
 
 /**
  * A lease on one sliver for one event: renewed every quarter of its TTL while
- * the operation runs. `lost` aborts when another owner took the sliver over
- * (a higher epoch) or when renewing failed until the lease expired.
+ * the operation runs. It is lost when another owner took the sliver over (a
+ * higher epoch) or when renewing failed until the lease expired: `isLost`
+ * says so and `onLost` listeners hear it. Listeners rather than an
+ * AbortSignal: every event takes a lease, and a signal (with the controller
+ * linking it to the operation's) cost more than the rest of the lease.
  */
 export class Lease {
-  private readonly lostController = new AbortController();
+  private lostWith: LeaseLostError | null = null;
+  private readonly listeners = new Set<(reason: LeaseLostError) => void>();
   private readonly timer: NodeJS.Timeout;
   private expiresAt: number;
   private renewing: Promise<void> | null = null;
@@ -237,13 +241,24 @@ export class Lease {
     this.timer.unref();
   }
 
-  get lost(): AbortSignal {
-    return this.lostController.signal;
+  /** Whether another owner took the sliver over, or renewing failed until the lease expired. */
+  get isLost(): boolean {
+    return this.lostWith !== null;
+  }
+
+  /** Calls `listener` once, when the lease is lost (now, if it is already); returns what removes it. */
+  onLost(listener: (reason: LeaseLostError) => void): () => void {
+    if (this.lostWith) {
+      listener(this.lostWith);
+      return () => {};
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Whether `ledger` is still under this lease. */
   holds(ledger: SliverLedger): boolean {
-    return !this.lost.aborted && ledger.epoch === this.epoch && ledger.in_flight?.owner === this.gate.instanceId && ledger.in_flight.event_id === this.event.event_id;
+    return !this.isLost && ledger.epoch === this.epoch && ledger.in_flight?.owner === this.gate.instanceId && ledger.in_flight.event_id === this.event.event_id;
   }
 
   async stop(): Promise<void> {
@@ -253,7 +268,7 @@ export class Lease {
   }
 
   private async renew(): Promise<void> {
-    if (this.stopped || this.lost.aborted) return;
+    if (this.stopped || this.isLost) return;
     try {
       const { won, current } = await this.store.update(this.event.sliver_id, (ledger) => {
         if (this.stopped || !ledger || !this.holds(ledger) || this.gate.now() >= this.expiresAt) return null;
@@ -278,6 +293,8 @@ export class Lease {
   private lose(reason: string): void {
     clearInterval(this.timer);
     this.logger.error(reason);
-    this.lostController.abort(new LeaseLostError(reason));
+    const lost = (this.lostWith = new LeaseLostError(reason));
+    for (const listener of this.listeners) listener(lost);
+    this.listeners.clear();
   }
 }

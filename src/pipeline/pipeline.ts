@@ -201,7 +201,7 @@ export class MessagePipeline {
     if (ran === null || ran === 'revoked') return ran;
     // The slot bounds operations running, not ledger writes: the answer is recorded without it, still under the lease.
     try {
-      if (ran.lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
+      if (ran.lease.isLost) return null; // another owner took over: it answers (we wait for it and re-publish)
       const answer = await this.retry('recording the answer', logger, () => this.o.gate.record(event, ran.result, { ran: true, lease: ran.lease }));
       if (answer) logger.debug({ outcome: answer.result.outcome }, 'answer recorded');
       return answer;
@@ -239,7 +239,7 @@ export class MessagePipeline {
 
   /** Holding a slot and the lease: run (unless the partition, the shutdown grace or the lease ended while it waited for the slot). */
   private async run(event: SliverEvent, interrupted: InFlight | null, source: MessageSource, logger: Logger, lease: Lease): Promise<Ran | 'revoked' | null> {
-    if (lease.lost.aborted) return null; // another owner took over while it waited: it answers (we wait for it and re-publish)
+    if (lease.isLost) return null; // another owner took over while it waited: it answers (we wait for it and re-publish)
     if (source.owned.aborted) {
       await this.releaseLease(lease, logger);
       return 'revoked';
@@ -249,13 +249,13 @@ export class MessagePipeline {
       throw new AbandonedError(`not started: ${errorMessage(this.o.cancel.reason)}`);
     }
     const operation = this.o.running.start(event, source.partition);
-    const signal = linkSignals(operation, lease.lost);
+    const offLost = lease.onLost((reason) => operation.abort(reason));
     try {
       this.o.events.emit('started', { event });
       logger.info('operation started');
       const result = await runEvent(this.o.executor, event, interrupted, {
         logger,
-        signal: signal.signal,
+        signal: operation.signal,
         hardStop: this.o.hardStop,
         messageKey: source.message.key?.toString('utf8') ?? null,
         onProgress: (p) =>
@@ -271,14 +271,14 @@ export class MessagePipeline {
           }),
       });
       this.o.events.emit('finished', { event, result });
-      if (lease.lost.aborted) return null; // another owner took over: it answers (we wait for it and re-publish)
-      if (operation.aborted && operation.reason instanceof PartitionRevokedError) {
+      if (lease.isLost) return null; // another owner took over: it answers (we wait for it and re-publish)
+      if (operation.signal.aborted && operation.signal.reason instanceof PartitionRevokedError) {
         await this.releaseLease(lease, logger);
         return 'revoked';
       }
       return { result, lease };
     } finally {
-      signal.dispose();
+      offLost();
       this.o.running.finish(event);
     }
   }

@@ -94,12 +94,12 @@ export class RunningOps {
     return close && close.sequence > event.sequence ? close : null;
   }
 
-  /** The event's operation starts: the signal it runs under. */
-  start(event: SliverEvent, partition: number): AbortSignal {
+  /** The event's operation starts: the controller of the signal it runs under (the caller aborts it too when its lease is lost). */
+  start(event: SliverEvent, partition: number): AbortController {
     const controller = new AbortController();
     if (this.cancelledAll !== undefined) controller.abort(this.cancelledAll);
     this.running.set(event.sliver_id, { event, partition, controller });
-    return controller.signal;
+    return controller;
   }
 
   finish(event: SliverEvent): void {
