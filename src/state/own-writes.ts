@@ -8,20 +8,25 @@ import type { SliverLedger } from '../codec/types.js';
  * partition.
  */
 export class OwnWrites {
-  private readonly byPartition = new Map<number, Map<string, SliverLedger>>();
+  /**
+   * By partition, then by offset as a number (exact below 2^53, which no partition's offsets reach): the
+   * write path asks `covers` for every offset between the reader and its record, and BigInt-to-string keys
+   * made that loop one of the pipeline's costlier lines.
+   */
+  private readonly byPartition = new Map<number, Map<number, SliverLedger>>();
 
   /** `record` was written at `offset`; kept only when the reader (now at `position`) has yet to reach it. */
   remember(partition: number, offset: bigint, position: bigint, record: SliverLedger): void {
     if (offset < position) return;
     let mine = this.byPartition.get(partition);
     if (!mine) this.byPartition.set(partition, (mine = new Map()));
-    mine.set(offset.toString(), record);
+    mine.set(Number(offset), record);
   }
 
   /** The lookup for one fetched batch of `partition`, or undefined when nothing of it is remembered. */
   lookup(partition: number): ((offset: string) => SliverLedger | undefined) | undefined {
     const mine = this.byPartition.get(partition);
-    return mine ? (offset) => mine.get(offset) : undefined;
+    return mine ? (offset) => mine.get(Number(offset)) : undefined;
   }
 
   /**
@@ -34,7 +39,7 @@ export class OwnWrites {
     if (to - from > BigInt(maxGap)) return false;
     const mine = this.byPartition.get(partition);
     if (!mine || BigInt(mine.size) < to - from) return false;
-    for (let offset = from; offset < to; offset++) if (!mine.has(offset.toString())) return false;
+    for (let offset = Number(from), end = Number(to); offset < end; offset++) if (!mine.has(offset)) return false;
     return true;
   }
 
@@ -42,8 +47,9 @@ export class OwnWrites {
   applied(partition: number, offsets: Iterable<string>, next: bigint): void {
     const mine = this.byPartition.get(partition);
     if (!mine) return;
-    for (const offset of offsets) mine.delete(offset);
-    for (const offset of mine.keys()) if (BigInt(offset) < next) mine.delete(offset);
+    for (const offset of offsets) mine.delete(Number(offset));
+    const below = Number(next);
+    for (const offset of mine.keys()) if (offset < below) mine.delete(offset);
     if (mine.size === 0) this.byPartition.delete(partition);
   }
 
