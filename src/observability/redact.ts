@@ -21,8 +21,18 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:---
 export const MIN_SECRET_LENGTH = 6;
 const MAX_DEPTH = 12;
 
+/** Verdicts on field names seen so far: an event's names come from the schema, so two regex tests per field become a lookup. */
+const verdicts = new Map<string, boolean>();
+/** Names beyond this many (free-form label keys, say) are tested each time rather than kept. */
+const MAX_VERDICTS = 4096;
+
 export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key) && !NOT_SENSITIVE.test(key);
+  let sensitive = verdicts.get(key);
+  if (sensitive === undefined) {
+    sensitive = SENSITIVE_KEY.test(key) && !NOT_SENSITIVE.test(key);
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(key, sensitive);
+  }
+  return sensitive;
 }
 
 /**
