@@ -138,7 +138,9 @@ export function secretsOf(event: unknown): string[] {
     } else if (Array.isArray(value)) {
       for (const v of value) collect(v, secret, depth + 1);
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, v] of Object.entries(value)) collect(v, secret || isSensitiveKey(key) || key === 'keys', depth + 1);
+      // Keys, not entries: this walks every field of every event, and entries allocate a pair per field.
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) collect(record[key], secret || isSensitiveKey(key) || key === 'keys', depth + 1);
     }
   };
   collect(event, false, 0);
