@@ -215,8 +215,8 @@ export class LedgerGate {
  * the operation runs. It is lost when another owner took the sliver over (a
  * higher epoch) or when renewing failed until the lease expired: `isLost`
  * says so and `onLost` listeners hear it. Listeners rather than an
- * AbortSignal: every event takes a lease, and a signal (with the controller
- * linking it to the operation's) cost more than the rest of the lease.
+ * AbortSignal: every event takes a lease, and its signal, with the controller
+ * that linked it to the operation's, showed in the pipeline's profile.
  */
 export class Lease {
   private lostWith: LeaseLostError | null = null;
