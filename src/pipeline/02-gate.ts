@@ -220,7 +220,8 @@ export class LedgerGate {
  */
 export class Lease {
   private lostWith: LeaseLostError | null = null;
-  private readonly listeners = new Set<(reason: LeaseLostError) => void>();
+  /** Made on first `onLost` (one per running operation): most leases are taken and stopped without one. */
+  private listeners: Set<(reason: LeaseLostError) => void> | null = null;
   private readonly timer: NodeJS.Timeout;
   private expiresAt: number;
   private renewing: Promise<void> | null = null;
@@ -252,8 +253,9 @@ export class Lease {
       listener(this.lostWith);
       return () => {};
     }
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    const listeners = (this.listeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   /** Whether `ledger` is still under this lease. */
@@ -294,7 +296,7 @@ export class Lease {
     clearInterval(this.timer);
     this.logger.error(reason);
     const lost = (this.lostWith = new LeaseLostError(reason));
-    for (const listener of this.listeners) listener(lost);
-    this.listeners.clear();
+    for (const listener of this.listeners ?? []) listener(lost);
+    this.listeners = null;
   }
 }
