@@ -44,9 +44,9 @@ const FORMAT = 4;
  * and two puts per sliver (encoded and compressed on the main thread, written by lmdb-js' own thread); under a
  * stream of short operations a sliver's lease mark and its answer, claimed ahead and answered within tens of
  * milliseconds, then go to disk as one put, and fewer commits carry more puts each. 100 ms rather than 20: the
- * pipeline bench's CPU per event fell 7 % (README "Batched writes"). The hot path does not wait for commits (the state topic holds every record; a crash re-reads from the last
- * checkpoint); a commit someone waits for (`write`: the bulk restore, a tombstone; `flushed`, `close`) goes
- * without waiting out the interval.
+ * pipeline bench's CPU per event fell 7 % (README "Batched writes"). The hot path does not wait for commits
+ * (the state topic holds every record; a crash re-reads from the last checkpoint); a commit someone waits for
+ * (`write`: the bulk restore, a tombstone; `flushed`, `close`) goes without waiting out the interval.
  */
 const COMMIT_INTERVAL_MS = 100;
 
