@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { partitionOf } from '../../src/kafka/partition-of.js';
 import { testConfig } from '../helpers/config.js';
 import { committedOffsets, resultsWithin, stableGroup } from '../helpers/delivery-core.js';
 import { sleep, uniqueName, withAdmin } from '../helpers/kafka.js';
@@ -9,12 +9,10 @@ import { PLUGINS_WITH_SLOW, slowEvent, slowHandler, slowLog, testRoot } from '..
 
 /** Sliver ids whose events land on `partition` of a two-partition topic (the producers' murmur2 partitioner). */
 function sliversOn(partition: number, count: number, prefix: string): string[] {
-  const partitionOf = Partitioners.DefaultPartitioner();
-  const metadata = [0, 1].map((partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata);
   const ids: string[] = [];
   for (let i = 0; ids.length < count; i++) {
     const id = `${prefix}-${i}`;
-    if (partitionOf({ topic: 't', partitionMetadata: metadata, message: { key: id, value: null } }) === partition) ids.push(id);
+    if (partitionOf(id, 2) === partition) ids.push(id);
   }
   return ids;
 }
