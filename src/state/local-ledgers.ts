@@ -21,7 +21,11 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
  * smaller map means fewer pages resident; lmdb-js' default threshold of 1000
  * bytes left a ledger with one VM reply, about 960 bytes, uncompressed, where
  * LZ4 makes it about 620; compressed records are marked, so a store written
- * with another threshold reads the same), no read-ahead (the hot path reads one record
+ * with another threshold reads the same), with no dictionary (lmdb-js' default one,
+ * 5.4 KB of English and JSON words, is loaded into the LZ4 stream before every
+ * record: it made our records no smaller, and a put cost about twice the CPU;
+ * a store is only readable with the dictionary it was written with, hence
+ * FORMAT 5), no read-ahead (the hot path reads one record
  * at a time; read-ahead would pull neighbours into memory). `noSubdir: false`:
  * the path is a directory even when it has a dot in it (`amh.state`), which
  * lmdb would otherwise take for a file name. `mapSize`: address space only
@@ -31,13 +35,14 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
  * size in RSS (bench/README.md, "Backlog benchmark"). A store that outgrows it
  * is still grown.
  */
-export const LMDB_OPTIONS = { compression: { threshold: 256 }, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
+export const LMDB_OPTIONS = { compression: { threshold: 256, dictionary: Buffer.alloc(0) }, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
 
 /**
  * Bumped when the layout below changes: an older store is rebuilt from the topic.
  * 4: a head carries its ledger's partition, and `by-partition` is written only when a sliver's partition changes.
+ * 5: records compressed without lmdb-js' default dictionary (LMDB_OPTIONS).
  */
-const FORMAT = 4;
+const FORMAT = 5;
 
 /**
  * Commits start at most this often (ms): what is staged meanwhile joins the next one. A commit is an fsync
