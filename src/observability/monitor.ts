@@ -44,11 +44,13 @@ export interface MonitorOptions {
  * Metrics, health and the status page for one service: listens to its typed
  * events, probes the broker on a supervised loop, and serves all of it on
  * `http.host:http.port` (unless `http.enabled` is false; metrics and health
- * are still kept, for `status()` and tests). `stop()` is idempotent.
+ * are still kept, for `status()` and tests, the status page's model is not).
+ * `stop()` is idempotent.
  */
 export class Monitor {
   readonly metrics: ServiceMetrics;
-  readonly model: StatusModel;
+  /** What the status page shows; none when `http.enabled` is false (nothing would read it, and it listens to every event). */
+  readonly model: StatusModel | null;
   private readonly probe: BrokerProbe;
   private readonly http: HttpServer | null;
   private joined = false;
@@ -66,7 +68,7 @@ export class Monitor {
       groupId: config.kafka.group_id,
       intervalMs: settings.probe_interval,
       logger: o.logger.child({ component: 'broker-probe' }),
-      onRound: () => this.model.changed(),
+      onRound: () => this.model?.changed(),
     });
     this.metrics = createServiceMetrics({
       events,
@@ -83,15 +85,19 @@ export class Monitor {
         warmZygotes: () => view.warmZygotes(),
       },
     });
-    this.model = new StatusModel({
-      events,
-      recent: settings.recent,
-      header: () => {
-        const ready = this.readiness();
-        return { instance: view.instanceId, state: view.state(), ready: ready.status === 'ready', reasons: ready.reasons, queued: Math.max(0, view.pending() - view.running()) };
-      },
-      partitions: () => this.partitions(),
-    });
+    // The page's model, only where the page is served.
+    const model = settings.enabled
+      ? new StatusModel({
+          events,
+          recent: settings.recent,
+          header: () => {
+            const ready = this.readiness();
+            return { instance: view.instanceId, state: view.state(), ready: ready.status === 'ready', reasons: ready.reasons, queued: Math.max(0, view.pending() - view.running()) };
+          },
+          partitions: () => this.partitions(),
+        })
+      : null;
+    this.model = model;
     this.off.push(
       events.on('assigned', () => {
         this.joined = true;
@@ -101,7 +107,7 @@ export class Monitor {
         if (!restart) this.consumerDead = errorMessage(error);
       }),
     );
-    this.http = settings.enabled
+    this.http = model
       ? new HttpServer({
           host: settings.host,
           port: settings.port,
@@ -110,8 +116,8 @@ export class Monitor {
             metrics: async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
             liveness: () => this.liveness(),
             readiness: () => this.readiness(),
-            snapshot: () => this.model.snapshot(),
-            onChange: (listener) => this.model.onChange(listener),
+            snapshot: () => model.snapshot(),
+            onChange: (listener) => model.onChange(listener),
           },
         })
       : null;
@@ -155,7 +161,7 @@ export class Monitor {
     this.stopping ??= (async () => {
       await Promise.allSettled([this.probe.stop(), this.http?.stop()]);
       for (const f of this.off) f();
-      this.model.detach();
+      this.model?.detach();
       this.metrics.detach();
     })();
     return this.stopping;
