@@ -87,15 +87,7 @@ export class AvroCodec {
 
   async decode<K extends SchemaKind>(kind: K, bytes: Buffer | null): Promise<Decoded<K>> {
     // The common case first, read in place: no frame object, no subarray.
-    if (bytes !== null && bytes.length >= 10 && bytes[0] === 0xc3 && bytes[1] === 0x01) {
-      const fingerprint = bytes.readBigUInt64LE(2);
-      const reading = this.readings.get(fingerprint) ?? this.readingFor(fingerprint, kind);
-      if (reading.kind !== kind) {
-        const v = (reading.writer as { version: number }).version;
-        throw new DecodeError(`message was written with the ${reading.kind} schema v${v}, expected a ${kind}`);
-      }
-      return { value: reading.read(bytes, 10) as SchemaValues[K], writer: reading.writer };
-    }
+    if (bytes !== null && isSingleObject(bytes)) return this.decodeSingleObject(kind, bytes);
     const frame = parseFrame(bytes);
     if (frame.format === 'single-object') throw new DecodeError('unreachable: single-object frames are read above');
     if (!this.registry) {
@@ -114,6 +106,21 @@ export class AvroCodec {
     return { value: read(frame.body, 0) as SchemaValues[K], writer: { format: 'confluent', schemaId: frame.schemaId } };
   }
 
+  /**
+   * Reads single-object Avro at once (no registry is ever asked: the writer schema is one of the catalog's),
+   * e.g. what this service wrote itself. DecodeError for anything else, or bytes that do not match.
+   */
+  decodeSingleObject<K extends SchemaKind>(kind: K, bytes: Buffer): Decoded<K> {
+    if (!isSingleObject(bytes)) throw new DecodeError(`not single-object Avro (${bytes.length} bytes, starting ${bytes.subarray(0, 2).toString('hex')})`);
+    const fingerprint = bytes.readBigUInt64LE(2);
+    const reading = this.readings.get(fingerprint) ?? this.readingFor(fingerprint, kind);
+    if (reading.kind !== kind) {
+      const v = (reading.writer as { version: number }).version;
+      throw new DecodeError(`message was written with the ${reading.kind} schema v${v}, expected a ${kind}`);
+    }
+    return { value: reading.read(bytes, 10) as SchemaValues[K], writer: reading.writer };
+  }
+
   /** Works out (once per fingerprint) how to read a single-object writer schema. */
   private readingFor(fingerprint: bigint, kind: SchemaKind): Reading {
     const writer = this.catalog.byPrint(fingerprint);
@@ -130,6 +137,11 @@ export class AvroCodec {
     this.readings.set(fingerprint, reading);
     return reading;
   }
+}
+
+/** The single-object marker (C3 01) and room for the fingerprint after it. */
+function isSingleObject(bytes: Buffer): boolean {
+  return bytes.length >= 10 && bytes[0] === 0xc3 && bytes[1] === 0x01;
 }
 
 /** Reads a body written with `writer` into the current `reader` schema; DecodeError when it cannot. */

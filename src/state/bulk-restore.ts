@@ -23,8 +23,8 @@ import type { ChildMessage, RestoreJob } from './restore-protocol.js';
  */
 export async function restorePartitions(job: RestoreJob, report: (m: ChildMessage) => Promise<void>, logger: Logger): Promise<void> {
   const { topic } = job;
-  const local = LocalLedgers.attach(job.dir, topic);
   const codec = new AvroCodec(SchemaCatalog.load());
+  const local = LocalLedgers.attach(job.dir, topic, codec);
   const positions = new Map(job.partitions.map((p) => [p.partition, p.from]));
   const targets = new Map(job.partitions.map((p) => [p.partition, p.target]));
   const pending = new Set(job.partitions.filter((p) => p.from < p.target).map((p) => p.partition));

@@ -3,12 +3,15 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
 import type { WriteStamp } from './ledger.js';
 import type { Logger } from '../observability/logger.js';
 import { repoRoot } from '../paths.js';
 import { StoreInUseError } from '../errors/index.js';
 import { DirLock } from './dir-lock.js';
+import { encodeState } from './encoded.js';
+import { fromLocalValue, toLocalValue } from './local-value.js';
 
 /** 4 GiB of address space for the store's memory map (see LMDB_OPTIONS): ~3M ledgers; not more, so that a `ulimit -v` of a few GiB still fits it (lmdb-js crashes when it cannot map). */
 const LMDB_MAP_SIZE = 4 * 1024 ** 3;
@@ -17,15 +20,8 @@ const LMDB_MAP_SIZE = 4 * 1024 ** 3;
 const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), join(repoRoot(), 'dist/state/verify-local.js')].find((f) => existsSync(f));
 
 /**
- * LZ4-compressed records from 256 bytes (a ledger's replies compress well: a
- * smaller map means fewer pages resident; lmdb-js' default threshold of 1000
- * bytes left a ledger with one VM reply, about 960 bytes, uncompressed, where
- * LZ4 makes it about 620; compressed records are marked, so a store written
- * with another threshold reads the same), with no dictionary (lmdb-js' default one,
- * 5.4 KB of English and JSON words, is loaded into the LZ4 stream before every
- * record: it made our records no smaller, and a put cost about twice the CPU;
- * a store is only readable with the dictionary it was written with, hence
- * FORMAT 5), no read-ahead (the hot path reads one record
+ * No compression by lmdb-js: ledgers are compressed by the store itself (local-value.ts; the other records
+ * are a few bytes each). No read-ahead (the hot path reads one record
  * at a time; read-ahead would pull neighbours into memory). `noSubdir: false`:
  * the path is a directory even when it has a dot in it (`amh.state`), which
  * lmdb would otherwise take for a file name. `mapSize`: address space only
@@ -35,18 +31,19 @@ const VERIFY = [fileURLToPath(new URL('./verify-local.js', import.meta.url)), jo
  * size in RSS (bench/README.md, "Backlog benchmark"). A store that outgrows it
  * is still grown.
  */
-export const LMDB_OPTIONS = { compression: { threshold: 256, dictionary: Buffer.alloc(0) }, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
+export const LMDB_OPTIONS = { compression: false, noReadAhead: true, maxDbs: 8, noSubdir: false, mapSize: LMDB_MAP_SIZE } as const;
 
 /**
  * Bumped when the layout below changes: an older store is rebuilt from the topic.
  * 4: a head carries its ledger's partition, and `by-partition` is written only when a sliver's partition changes.
- * 5: records compressed without lmdb-js' default dictionary (LMDB_OPTIONS).
+ * 5: a ledger is its state-topic bytes (single-object Avro), LZ4-compressed by the store from 256 bytes
+ *    (local-value.ts); it was msgpack, compressed by lmdb-js with its built-in dictionary.
  */
 const FORMAT = 5;
 
 /**
  * Commits start at most this often (ms): what is staged meanwhile joins the next one. A commit is an fsync
- * and two puts per sliver (encoded and compressed on the main thread, written by lmdb-js' own thread); under a
+ * and two puts per sliver (compressed and handed over on the main thread, written by lmdb-js' own thread); under a
  * stream of short operations a sliver's lease mark and its answer, claimed ahead and answered within tens of
  * milliseconds, then go to disk as one put, and fewer commits carry more puts each. 100 ms rather than 20: the
  * pipeline bench's CPU per event fell 7 % (README "Batched writes"). The hot path does not wait for commits
@@ -70,9 +67,11 @@ interface Meta {
  * a missing, unreadable or foreign store is wiped and rebuilt from it, and
  * a checkpoint the topic contradicts is dropped with its partition.
  *
- * Values are the decoded ledgers (msgpack, LMDB's own encoding), so the hot
- * path reads one record synchronously and decodes no Avro; nothing of them
- * is held in the JavaScript heap.
+ * A ledger is kept as the bytes the state topic has of it (local-value.ts):
+ * a commit encodes nothing (the store's writes were encoded for the topic,
+ * and those bytes are kept with the record), and the hot path reads one
+ * record synchronously and decodes it; nothing of them is held in the
+ * JavaScript heap.
  */
 export class LocalLedgers {
   /** Changes handed to `stage` and not committed yet (ledger null: a deletion), newest per sliver. */
@@ -94,12 +93,14 @@ export class LocalLedgers {
 
   private constructor(
     private readonly root: RootDatabase,
-    private readonly ledgers: Database<SliverLedger & { partition: number }, string>,
+    /** State-topic bytes, compressed from 256 (local-value.ts); binary to lmdb-js. */
+    private readonly ledgers: Database<Buffer, string>,
     /** Each ledger's write stamp, apart: a restore compares stamps without reading (and mapping into memory) whole records. */
     private readonly heads: Database<Head, string>,
     private readonly byPartition: Database<true, [number, string]>,
     private readonly checkpoints: Database<string, number>,
     readonly dir: string,
+    private readonly codec: AvroCodec,
   ) {}
 
   /** Opened with `open` (this process checked it), not attached: only then does a clean close vouch for it. */
@@ -112,11 +113,11 @@ export class LocalLedgers {
    * Opens (or creates) the store for `topic` in `dir`; anything it cannot trust is wiped first.
    * Throws `StoreInUseError` while another opener (another instance on this host, or in this process) holds it.
    */
-  static async open(dir: string, topic: string, logger: Logger): Promise<LocalLedgers> {
+  static async open(dir: string, topic: string, codec: AvroCodec, logger: Logger): Promise<LocalLedgers> {
     const lock = await DirLock.tryAcquire(dir);
     if (!lock) throw new StoreInUseError(dir);
     try {
-      const store = LocalLedgers.openOwned(dir, topic, logger);
+      const store = LocalLedgers.openOwned(dir, topic, codec, logger);
       store.lock = lock;
       return store;
     } catch (err) {
@@ -130,11 +131,11 @@ export class LocalLedgers {
    * `dir.2`, ... (`slots` in all): instances started from one config (or `amh replay` beside `amh run`)
    * each own a store, kept as a warm cache for their next start like any other.
    */
-  static async openFree(dir: string, topic: string, logger: Logger, slots = 16): Promise<LocalLedgers> {
+  static async openFree(dir: string, topic: string, codec: AvroCodec, logger: Logger, slots = 16): Promise<LocalLedgers> {
     for (let slot = 0; slot < slots; slot++) {
       const candidate = slot === 0 ? dir : `${dir}.${slot}`;
       try {
-        const store = await LocalLedgers.open(candidate, topic, logger);
+        const store = await LocalLedgers.open(candidate, topic, codec, logger);
         if (slot > 0) logger.info({ dir, using: candidate }, 'the local ledger store is in use by another instance on this host: using a store of its own');
         return store;
       } catch (err) {
@@ -144,7 +145,7 @@ export class LocalLedgers {
     throw new StoreInUseError(dir, slots);
   }
 
-  private static openOwned(dir: string, topic: string, logger: Logger): LocalLedgers {
+  private static openOwned(dir: string, topic: string, codec: AvroCodec, logger: Logger): LocalLedgers {
     // A damaged LMDB file can crash the process that opens it: look at it from a child process first, unless
     // the files are exactly as our last clean close left them (the check reads every record: seconds at 1M).
     const clean = closedCleanly(dir);
@@ -160,7 +161,7 @@ export class LocalLedgers {
     }
     const attempt = (): LocalLedgers => {
       mkdirSync(dir, { recursive: true });
-      const store = LocalLedgers.openExisting(dir, topic, true);
+      const store = LocalLedgers.openExisting(dir, topic, codec, true);
       store.owner = true;
       return store;
     };
@@ -178,21 +179,22 @@ export class LocalLedgers {
    * wiping anything: the bulk restore child writes into its parent's store.
    * Throws when it is not that store.
    */
-  static attach(dir: string, topic: string): LocalLedgers {
-    return LocalLedgers.openExisting(dir, topic, false);
+  static attach(dir: string, topic: string, codec: AvroCodec): LocalLedgers {
+    return LocalLedgers.openExisting(dir, topic, codec, false);
   }
 
-  private static openExisting(dir: string, topic: string, create: boolean): LocalLedgers {
+  private static openExisting(dir: string, topic: string, codec: AvroCodec, create: boolean): LocalLedgers {
     const root = open({ path: dir, ...LMDB_OPTIONS });
     const meta = root.openDB<Meta, string>({ name: 'meta' });
     const found = meta.get('meta');
     const store = new LocalLedgers(
       root,
-      root.openDB({ name: 'ledgers' }),
+      root.openDB({ name: 'ledgers', encoding: 'binary' }),
       root.openDB({ name: 'heads' }),
       root.openDB({ name: 'by-partition', keyEncoding: 'ordered-binary' }),
       root.openDB({ name: 'checkpoints' }),
       dir,
+      codec,
     );
     if ((found || !create) && (found?.format !== FORMAT || found.topic !== topic)) {
       throw new Error(`local store belongs to ${found?.topic ?? 'nothing'} (format ${found?.format ?? '?'}), not ${topic} (format ${FORMAT})`);
@@ -210,9 +212,7 @@ export class LocalLedgers {
     const staged = this.staged.get(sliverId);
     if (staged) return staged.ledger ?? undefined;
     const found = this.ledgers.get(sliverId);
-    if (!found) return undefined;
-    const { partition: _partition, ...ledger } = found;
-    return ledger;
+    return found ? fromLocalValue(this.codec, found) : undefined;
   }
 
   /** The write stamp of a sliver's ledger (cheap: no record is read). */
@@ -326,7 +326,7 @@ export class LocalLedgers {
     for (const [sliverId, { partition, ledger }] of changes) {
       const was = this.heads.get(sliverId)?.partition;
       if (ledger) {
-        writes.push(this.ledgers.put(sliverId, { ...ledger, partition }));
+        writes.push(this.ledgers.put(sliverId, toLocalValue(encodeState(this.codec, ledger))));
         writes.push(this.heads.put(sliverId, { writer: ledger.writer, epoch: ledger.epoch, version: ledger.version, partition }));
         if (was === partition) continue;
         if (was !== undefined) writes.push(this.byPartition.remove([was, sliverId]));

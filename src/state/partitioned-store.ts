@@ -97,7 +97,7 @@ export class PartitionedLedgerStore implements LedgerStore {
 
   /** Opens the local store and starts the reader; restores nothing until `assign`. Safe to call again after a failure. */
   async start(): Promise<void> {
-    this.local ??= await LocalLedgers.openFree(this.o.dir, this.o.topic, this.o.logger);
+    this.local ??= await LocalLedgers.openFree(this.o.dir, this.o.topic, this.o.codec, this.o.logger);
     this.admin ??= this.o.kafka.admin();
     await this.admin.connect();
     const offsets = await this.admin.fetchTopicOffsets(this.o.topic);
