@@ -9,7 +9,23 @@ import { sleep } from '../lib/abort.js';
  * waiting stay bounded (renewed like any other; after a crash each is
  * reconciled before its event runs again).
  */
-const AHEAD_PER_SLOT = 2;
+/** Events per slot that may claim ahead of it, at least and at most (see `aheadPerSlot`). */
+export const MIN_AHEAD_PER_SLOT = 2;
+export const MAX_AHEAD_PER_SLOT = 8;
+/** Weight of the newest sample in the moving averages of claim and run times. */
+const SAMPLE_WEIGHT = 0.2;
+
+/**
+ * Events per slot to prepare ahead of it (claim their lease) so that a slot never waits for a claim: while a
+ * run takes `runMs`, a claim takes `claimMs`, so by Little's law a slot needs 1 + claimMs / runMs events
+ * prepared for it (one ready, the rest claiming). Between MIN_AHEAD_PER_SLOT (and that until a run has been
+ * timed) and MAX_AHEAD_PER_SLOT: a playbook run of seconds against a claim of milliseconds gets the minimum;
+ * only runs as short as a claim's round trip get more. Runs count as at least 1 ms.
+ */
+export function aheadPerSlot(claimMs: number, runMs: number): number {
+  if (!(claimMs > 0) || !(runMs >= 0)) return MIN_AHEAD_PER_SLOT;
+  return Math.min(MAX_AHEAD_PER_SLOT, Math.max(MIN_AHEAD_PER_SLOT, 1 + Math.ceil(claimMs / Math.max(runMs, 1))));
+}
 
 /**
  * Per-key serial lanes under one global concurrency bound. Tasks with the
@@ -20,9 +36,9 @@ const AHEAD_PER_SLOT = 2;
  * blocked slivers never starve the others.
  *
  * An event's lease is claimed ahead of its slot (`ahead`): at most
- * AHEAD_PER_SLOT events per slot claim, or hold a claim and wait for a slot,
- * at a time, so a slot goes to an event ready to run and never waits for a
- * ledger round trip.
+ * `aheadPerSlot` events per slot (2 to 8, from the claim and run times seen)
+ * claim, or hold a claim and wait for a slot, at a time, so a slot goes to an
+ * event ready to run and never waits for a ledger round trip.
  *
  * Background work (reconciliation probes) takes a slot with
  * `withBackgroundSlot`: behind every event waiting for one, and only until
@@ -47,18 +63,18 @@ export class KeyedLanes {
   private eventsActive = 0;
   /** When the last event gave its slot back (ms, `now`). */
   private lastEventAt = Number.NEGATIVE_INFINITY;
-  /** Permits to prepare ahead of a slot (`ahead`) left, and the tasks waiting for one, oldest first. */
-  private readonly aheadPermits: number;
-  private aheadFree: number;
+  /** Permits to prepare ahead of a slot (`ahead`) held, and the tasks waiting for one, oldest first. */
+  private aheadHeld = 0;
   private readonly aheadWaiting: (() => void)[] = [];
+  /** Moving averages (ms) of a claim (permit to `withSlot`) and of a run in the slot; NaN until the first. */
+  private claimMs = Number.NaN;
+  private runMs = Number.NaN;
 
   constructor(
-    concurrency: number,
+    private readonly concurrency: number,
     private readonly now: () => number = Date.now,
   ) {
     this.slots = new PQueue({ concurrency });
-    this.aheadPermits = AHEAD_PER_SLOT * concurrency;
-    this.aheadFree = this.aheadPermits;
     this.slots.on('active', () => {
       this.peak = Math.max(this.peak, this.slots.pending);
     });
@@ -107,40 +123,61 @@ export class KeyedLanes {
   }
 
   /**
-   * Runs `task` with one of AHEAD_PER_SLOT x `concurrency` permits to prepare
-   * ahead of a slot: `task` does what must be done before it runs (an event
-   * claims its lease), then calls `withSlot` for the run. The permit is given
-   * back when that slot is taken (or when `task` ends without one), so at
-   * most that many tasks prepare, or wait for a slot prepared, at a time.
+   * Runs `task` with one of `aheadPermits` permits to prepare ahead of a
+   * slot: `task` does what must be done before it runs (an event claims its
+   * lease), then calls `withSlot` for the run. The permit is given back when
+   * that slot is taken (or when `task` ends without one), so at most that many
+   * tasks prepare, or wait for a slot prepared, at a time. The time from the
+   * permit to `withSlot`, and the run's, set how many permits there are.
    */
   async ahead<T>(task: (withSlot: <R>(run: () => Promise<R>) => Promise<R>) => Promise<T>): Promise<T> {
     this.eventArrived(); // an event on its way to a slot: idle-only background work yields now
-    if (this.aheadFree > 0) this.aheadFree--;
+    if (this.aheadHeld < this.aheadPermits) this.aheadHeld++;
     else await new Promise<void>((resolve) => this.aheadWaiting.push(resolve));
+    const permitted = this.now();
     let held = true;
     const giveBack = (): void => {
       if (!held) return;
       held = false;
-      const next = this.aheadWaiting.shift();
-      if (next) next();
-      else this.aheadFree++;
+      this.aheadHeld--;
+      this.grantAhead();
     };
     try {
-      return await task((run) =>
-        this.withSlot(() => {
+      return await task((run) => {
+        this.claimMs = average(this.claimMs, this.now() - permitted);
+        return this.withSlot(async () => {
           giveBack();
-          return run();
-        }),
-      );
+          const started = this.now();
+          try {
+            return await run();
+          } finally {
+            this.runMs = average(this.runMs, this.now() - started);
+            this.grantAhead(); // the bound may have grown
+          }
+        });
+      });
     } finally {
       giveBack();
       this.eventDone();
     }
   }
 
+  /** Permits of `ahead`: `aheadPerSlot` of the claim and run times seen, per slot. */
+  get aheadPermits(): number {
+    return aheadPerSlot(this.claimMs, this.runMs) * this.concurrency;
+  }
+
+  /** Hands free permits to the tasks waiting for one, oldest first. */
+  private grantAhead(): void {
+    while (this.aheadWaiting.length > 0 && this.aheadHeld < this.aheadPermits) {
+      this.aheadHeld++;
+      (this.aheadWaiting.shift() as () => void)();
+    }
+  }
+
   /** Tasks holding a permit of `ahead` and no slot yet (claiming, or claimed and waiting). */
   get preparing(): number {
-    return this.aheadPermits - this.aheadFree;
+    return this.aheadHeld;
   }
 
   /**
@@ -244,4 +281,9 @@ export class KeyedLanes {
       await Promise.all([...this.tails.values()]);
     }
   }
+}
+
+/** `previous` moved towards `sample` by SAMPLE_WEIGHT (the sample itself when there is no previous). */
+function average(previous: number, sample: number): number {
+  return Number.isNaN(previous) ? sample : previous + SAMPLE_WEIGHT * (sample - previous);
 }

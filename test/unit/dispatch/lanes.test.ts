@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedLanes } from '../../../src/dispatch/lanes.js';
+import { KeyedLanes, MAX_AHEAD_PER_SLOT, MIN_AHEAD_PER_SLOT, aheadPerSlot } from '../../../src/dispatch/lanes.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -182,5 +182,42 @@ describe('KeyedLanes: idle-only background work', () => {
     expect(peakPreparing).toBe(2);
     expect(peakRunning).toBe(1);
     expect(lanes.preparing).toBe(0);
+  });
+
+  it('ahead: as many permits per slot as Little\'s law asks (1 + claim / run time), from 2 to 8', () => {
+    expect(aheadPerSlot(Number.NaN, Number.NaN)).toBe(MIN_AHEAD_PER_SLOT); // nothing timed yet
+    expect(aheadPerSlot(8, Number.NaN)).toBe(MIN_AHEAD_PER_SLOT); // no run finished yet
+    expect(aheadPerSlot(8, 5_000)).toBe(2); // a playbook of seconds: one claimed while one runs
+    expect(aheadPerSlot(8, 4)).toBe(3);
+    expect(aheadPerSlot(8, 2)).toBe(5);
+    expect(aheadPerSlot(8, 0)).toBe(MAX_AHEAD_PER_SLOT); // runs count as 1 ms: 9, capped
+    expect(aheadPerSlot(0, 0)).toBe(MIN_AHEAD_PER_SLOT);
+  });
+
+  it('ahead: runs far shorter than a claim get more tasks preparing (up to 8 per slot); long runs keep 2', async () => {
+    const peakPreparing = async (tasks: number, claimMs: number, runMs: number): Promise<{ peak: number; permits: number }> => {
+      const lanes = new KeyedLanes(2);
+      let preparing = 0;
+      let peak = 0;
+      const task = () =>
+        lanes.ahead(async (withSlot) => {
+          preparing++;
+          peak = Math.max(peak, preparing);
+          await tick(claimMs); // the claim's round trip
+          preparing--;
+          return withSlot(() => tick(runMs));
+        });
+      await Promise.all(Array.from({ length: tasks }, task));
+      expect(lanes.preparing).toBe(0);
+      return { peak, permits: lanes.aheadPermits };
+    };
+    const short = await peakPreparing(120, 10, 0);
+    expect(short.permits).toBeGreaterThan(MIN_AHEAD_PER_SLOT * 2);
+    expect(short.permits).toBeLessThanOrEqual(MAX_AHEAD_PER_SLOT * 2);
+    expect(short.peak).toBeGreaterThan(MIN_AHEAD_PER_SLOT * 2);
+    expect(short.peak).toBeLessThanOrEqual(MAX_AHEAD_PER_SLOT * 2);
+    const long = await peakPreparing(20, 2, 40);
+    expect(long.permits).toBe(MIN_AHEAD_PER_SLOT * 2);
+    expect(long.peak).toBe(MIN_AHEAD_PER_SLOT * 2);
   });
 });
