@@ -2,6 +2,7 @@ import type { AvroCodec } from '../codec/codec.js';
 import type { SliverLedger } from '../codec/types.js';
 import { errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
+import { rememberEncoded } from './encoded.js';
 import { sameWrite, supersedes, type WriteStamp } from './ledger.js';
 
 /**
@@ -86,7 +87,9 @@ export async function applyChangelog(records: readonly ChangelogRecord[], from: 
     if (isOwn) record = own;
     else {
       try {
-        record = (await ctx.codec.decode('state', message.value)).value;
+        const decoded = await ctx.codec.decode('state', message.value);
+        record = decoded.value;
+        if (decoded.writer.format === 'single-object') rememberEncoded(record, message.value);
       } catch (err) {
         ctx.logger.error({ err, topic: ctx.topic, partition: ctx.partition, offset: message.offset }, `unreadable ledger record skipped: ${errorMessage(err)}`);
         continue;

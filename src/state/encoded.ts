@@ -16,3 +16,12 @@ export function encodeState(codec: AvroCodec, record: SliverLedger): Buffer {
   }
   return bytes;
 }
+
+/**
+ * `bytes` are the state-topic bytes of `record`, as read from the topic (single-object Avro): the local store
+ * keeps those, so a record the reader or a restore applies is not encoded again. A copy is kept, not the
+ * slice of the fetched response it came in.
+ */
+export function rememberEncoded(record: SliverLedger, bytes: Buffer): void {
+  encoded.set(record, Buffer.from(bytes));
+}

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { SliverLedger } from '../../../src/codec/types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { applyChangelog, type ChangelogRecord } from '../../../src/state/changelog-apply.js';
+import { encodeState } from '../../../src/state/encoded.js';
 import { emptyLedger, type WriteStamp } from '../../../src/state/ledger.js';
 import { partitionsForChild } from '../../../src/state/restore-delegation.js';
 import { codec } from '../../helpers/service.js';
@@ -34,6 +35,19 @@ describe('applyChangelog (the rules both the store and the restore child apply)'
     expect(out.changes.get('a')).toMatchObject({ epoch: 2, version: 1 });
     expect(out.changes.get('b')).toBeNull();
     expect(out.conflicts).toEqual([]);
+  });
+
+  it('a record read from the topic keeps its bytes: the local store writes them without encoding it again', async () => {
+    const read = record(1, 'a', ledger('a', 1, 1));
+    const out = await applyChangelog([read], 0n, context());
+    const applied = out.changes.get('a') as SliverLedger;
+    const encode = vi.spyOn(codec, 'encode');
+    try {
+      expect(encodeState(codec, applied).equals(read.value as Buffer)).toBe(true);
+      expect(encode).not.toHaveBeenCalled();
+    } finally {
+      encode.mockRestore();
+    }
   });
 
   it('reports a lower record of another write as a conflict, against what is held locally or earlier in the batch', async () => {
