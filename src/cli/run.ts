@@ -1,4 +1,5 @@
 import { applyHeapPolicy } from '../lib/heap-policy.js';
+import { encoderFastPaths } from '../kafka/client.js';
 import { Service } from '../service.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
@@ -7,6 +8,8 @@ export async function runCommand(opts: CommonOptions): Promise<void> {
   const config = loadCliConfig(opts);
   const logger = cliLogger(config.logging.level, config.logging.format);
   logger.info({ heap: applyHeapPolicy(config.runtime.heap_growing_percent) }, 'heap policy set (README "Memory")');
+  if (encoderFastPaths.installed) logger.debug({ kafkajs: encoderFastPaths.version }, 'kafkajs encoder: allocation-free varints installed');
+  else logger.warn({ reason: encoderFastPaths.reason }, 'kafkajs encoder fast paths not installed: produce requests cost more CPU');
   const service = new Service({ config, logger });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -4,6 +4,14 @@ import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type KafkaConfig
 import type { ResolvedKafkaConfig } from '../config/index.js';
 import type { ResolvedSasl, ResolvedSsl } from '../config/security.js';
 import type { Logger } from '../observability/logger.js';
+import { installEncoderFastPaths, type EncoderFastPaths } from './kafkajs-encoder.js';
+
+/**
+ * kafkajs' encoder with allocation-free varints (kafkajs-encoder.ts), installed as soon as this module loads:
+ * before any client of this package (or of a process importing it) encodes a request, so every request of the
+ * process is written the same way. `amh run` logs it at start-up.
+ */
+export const encoderFastPaths: EncoderFastPaths = installEncoderFastPaths();
 
 /** What every Kafka client of this package is built from: `config.kafka` (brokers, `ssl`, `sasl`) plus these. */
 export interface KafkaClientOptions {

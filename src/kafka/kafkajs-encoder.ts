@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Allocation-free varints for kafkajs' protocol encoder (README "Batched writes", fifth pass).
+ *
+ * kafkajs 2.2.4 (its last release) writes every varint of a record (length, offset delta, key and value
+ * lengths) by pushing bytes into an array and copying it with `Buffer.from`, and every varlong (the
+ * timestamp delta) through 64-bit `Long` (BigInt) arithmetic: about 6 KiB of garbage per answered event
+ * in the no-op drain, a fifth of what kafkajs allocates. These replacements write the same bytes straight
+ * into the encoder's buffer; a varlong that fits in 32 bits (every timestamp delta of one batch) takes the
+ * 32-bit path, anything else kafkajs' own.
+ *
+ * They replace methods of kafkajs' `Encoder` class, process-wide, for every client in the process (the
+ * bench's baseline relay too): only for the release they were written against (`PATCHED_KAFKAJS`); with
+ * another release kafkajs stays as it is and `installEncoderFastPaths` says why.
+ * test/unit/kafka/kafkajs-encoder.test.ts proves the bytes identical to kafkajs' own, value by value and
+ * for whole produce requests.
+ */
+
+/** The kafkajs release these fast paths are written for. */
+export const PATCHED_KAFKAJS = '2.2.4';
+
+const require = createRequire(import.meta.url);
+
+interface EncoderInstance {
+  buf: Buffer;
+  offset: number;
+  ensureAvailable(length: number): void;
+  writeUVarInt(value: number): EncoderInstance;
+}
+
+interface EncoderMethods {
+  writeUVarInt(this: EncoderInstance, value: number): EncoderInstance;
+  writeVarLong(this: EncoderInstance, value: unknown): EncoderInstance;
+  sizeOfVarLong(value: unknown): number;
+}
+
+interface EncoderClass {
+  prototype: EncoderMethods;
+  sizeOfVarLong(value: unknown): number;
+}
+
+/** Where the fast paths stand in this process. */
+export interface EncoderFastPaths {
+  installed: boolean;
+  /** The kafkajs release found. */
+  version: string;
+  /** Why they are not installed, when they are not. */
+  reason?: string;
+}
+
+let originals: EncoderMethods | null = null;
+
+/** The zigzag form of a 32-bit integer, as an unsigned 32-bit number (kafkajs' 64-bit form has the same bytes). */
+const zigzag32 = (value: number): number => ((value << 1) ^ (value >> 31)) >>> 0;
+
+/** Whether `value` takes the 32-bit path: a whole number in the 32-bit signed range. */
+const fits32 = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff;
+
+function writeUVarInt(this: EncoderInstance, value: number): EncoderInstance {
+  // kafkajs' loop, byte for byte (the mask and the unsigned shift truncate to 32 bits as there): at most 5 bytes.
+  this.ensureAvailable(5);
+  const buf = this.buf;
+  let at = this.offset;
+  while ((value & 0xffffff80) !== 0) {
+    buf[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[at++] = value & 0x7f;
+  this.offset = at;
+  return this;
+}
+
+function writeVarLong(this: EncoderInstance, value: unknown): EncoderInstance {
+  if (!fits32(value)) return (originals as EncoderMethods).writeVarLong.call(this, value);
+  return this.writeUVarInt(zigzag32(value));
+}
+
+function sizeOfVarLong(value: unknown): number {
+  if (!fits32(value)) return (originals as EncoderMethods).sizeOfVarLong(value);
+  let rest = zigzag32(value);
+  let bytes = 1;
+  while ((rest & 0xffffff80) !== 0) {
+    bytes++;
+    rest >>>= 7;
+  }
+  return bytes;
+}
+
+function encoderClass(): EncoderClass {
+  return require('kafkajs/src/protocol/encoder.js') as EncoderClass;
+}
+
+function kafkajsVersion(): string {
+  try {
+    return (require('kafkajs/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Installs the fast paths (once per process; later calls only report). */
+export function installEncoderFastPaths(): EncoderFastPaths {
+  const version = kafkajsVersion();
+  if (originals) return { installed: true, version };
+  if (version !== PATCHED_KAFKAJS) return { installed: false, version, reason: `written for kafkajs ${PATCHED_KAFKAJS}, found ${version}` };
+  const Encoder = encoderClass();
+  const proto = Encoder.prototype;
+  if (typeof proto.writeUVarInt !== 'function' || typeof proto.writeVarLong !== 'function' || typeof Encoder.sizeOfVarLong !== 'function') {
+    return { installed: false, version, reason: 'kafkajs Encoder lacks writeUVarInt, writeVarLong or sizeOfVarLong' };
+  }
+  const kept = { writeUVarInt: proto.writeUVarInt, writeVarLong: proto.writeVarLong, sizeOfVarLong: Encoder.sizeOfVarLong.bind(Encoder) };
+  originals = kept;
+  proto.writeUVarInt = writeUVarInt;
+  proto.writeVarLong = writeVarLong;
+  Encoder.sizeOfVarLong = sizeOfVarLong;
+  return { installed: true, version };
+}
+
+/** Puts kafkajs' own methods back (tests compare the two). */
+export function uninstallEncoderFastPaths(): void {
+  if (!originals) return;
+  const Encoder = encoderClass();
+  Encoder.prototype.writeUVarInt = originals.writeUVarInt;
+  Encoder.prototype.writeVarLong = originals.writeVarLong;
+  // The bound original: `this` inside kafkajs' static is the class, as when called as Encoder.sizeOfVarLong.
+  Encoder.sizeOfVarLong = originals.sizeOfVarLong;
+  originals = null;
+}
