@@ -23,20 +23,38 @@ export interface UntilDoneOptions {
  * or registry unreachable, no leader, timeouts) are retried with capped
  * exponential backoff and jitter while the message's partition waits; any
  * other failure is thrown at once, for the pipeline to give it its fate.
+ *
+ * The first attempt runs without the retry loop: a message takes five or six
+ * steps and nearly every one succeeds at once, so the loop's async frame is
+ * only entered after a failure.
  */
-export async function untilDone<T>(what: string, step: () => Promise<T>, o: UntilDoneOptions): Promise<T> {
+export function untilDone<T>(what: string, step: () => Promise<T>, o: UntilDoneOptions): Promise<T> {
+  if (o.signal.aborted) return Promise.reject(new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`));
+  let first: Promise<T>;
+  try {
+    first = step();
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  return first.then(undefined, (err: unknown) => retryAfter(what, step, o, err));
+}
+
+/** The attempts after a failed first one (`failure`), as long as each fails transiently. */
+async function retryAfter<T>(what: string, step: () => Promise<T>, o: UntilDoneOptions, failure: unknown): Promise<T> {
+  let err = failure;
   for (let attempt = 1; ; attempt++) {
+    if (!isTransient(err)) throw err;
+    if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`, { cause: err });
+    const base = Math.min(o.maxDelayMs ?? 5_000, (o.initialDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 12));
+    const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
+    o.onRetry?.(err, attempt);
+    o.logger.warn({ err, attempt, delayMs }, `${what} failed (transient); retrying while the partition waits`);
+    await sleep(delayMs, o.signal);
     if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`);
     try {
       return await step();
-    } catch (err) {
-      if (!isTransient(err)) throw err;
-      if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`, { cause: err });
-      const base = Math.min(o.maxDelayMs ?? 5_000, (o.initialDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 12));
-      const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
-      o.onRetry?.(err, attempt);
-      o.logger.warn({ err, attempt, delayMs }, `${what} failed (transient); retrying while the partition waits`);
-      await sleep(delayMs, o.signal);
+    } catch (next) {
+      err = next;
     }
   }
 }

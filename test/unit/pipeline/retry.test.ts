@@ -40,6 +40,32 @@ describe('untilDone', () => {
   });
 });
 
+describe('untilDone, first attempt outside the retry loop', () => {
+  it('treats a step that throws synchronously like one that rejects: retried when transient, a rejection otherwise', async () => {
+    let calls = 0;
+    const attempts: number[] = [];
+    const value = await untilDone('decoding', () => {
+      if (++calls < 3) throw new TransientError('registry away');
+      return Promise.resolve(calls);
+    }, { ...fast, signal: new AbortController().signal, onRetry: (_err, attempt) => attempts.push(attempt) });
+    expect(value).toBe(3);
+    expect(attempts).toEqual([1, 2]);
+    const bad = new Error('not transient');
+    const returned = untilDone('decoding', () => {
+      throw bad;
+    }, { ...fast, signal: new AbortController().signal });
+    await expect(returned).rejects.toBe(bad);
+  });
+
+  it('runs nothing once the signal has aborted', async () => {
+    const stop = new AbortController();
+    stop.abort(new Error('deadline'));
+    let calls = 0;
+    await expect(untilDone('publishing', async () => ++calls, { ...fast, signal: stop.signal })).rejects.toThrow(/gave up publishing: deadline/);
+    expect(calls).toBe(0);
+  });
+});
+
 describe('linkSignals', () => {
   it('aborts with the first reason and removes its listeners when disposed', () => {
     const longLived = new AbortController();
