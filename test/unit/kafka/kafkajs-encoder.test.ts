@@ -13,7 +13,12 @@ interface Encoder {
 }
 const Encoder = require('kafkajs/src/protocol/encoder.js') as { new (size?: number): Encoder; sizeOfVarLong(v: unknown): number };
 const Long = require('kafkajs/src/utils/long.js') as { fromString(s: string): unknown; fromNumber(n: number): unknown };
-const ProduceV3 = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (args: unknown) => { encode(): Promise<Encoder> };
+type Request = { apiKey: number; apiVersion: number; encode(): Promise<Encoder> };
+const ProduceV3 = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (args: unknown) => Request;
+const FetchV11 = require('kafkajs/src/protocol/requests/fetch/v11/request.js') as (args: unknown) => Request;
+const OffsetCommitV5 = require('kafkajs/src/protocol/requests/offsetCommit/v5/request.js') as (args: unknown) => Request;
+/** kafkajs' framing of a request as it goes on the wire: size, api key and version, correlation id, client id. */
+const frame = require('kafkajs/src/protocol/request.js') as (args: { correlationId: number; clientId: string; request: Request }) => Promise<Encoder>;
 
 const edges = [0, 1, -1, 63, -64, 64, -65, 127, 128, 255, 8191, 8192, 16383, 16384, 2 ** 20, 2 ** 21 - 1, 2 ** 27, 2 ** 28, 2 ** 30 - 1, 2 ** 30, -(2 ** 30), 2 ** 31 - 1, -(2 ** 31)];
 const random = Array.from({ length: 2000 }, (_, i) => Math.round((Math.random() - 0.5) * 2 ** (1 + (i % 32))));
@@ -36,7 +41,7 @@ function outputs(): Record<string, string[]> {
 }
 
 /** A produce request as the write batcher sends one: two topics, several partitions, keys, headers, timestamps. */
-async function produceRequest(): Promise<string> {
+function produceRequest(): Request {
   const at = 1_764_800_000_000;
   const message = (i: number) => ({
     key: i % 5 === 0 ? null : `sliver-${i}`,
@@ -45,7 +50,7 @@ async function produceRequest(): Promise<string> {
     // Deltas of 0, a few ms, and one beyond 32 bits of milliseconds (kafkajs' own path).
     timestamp: String(i === 11 ? at - 2 ** 33 : at + (i % 4)),
   });
-  const request = ProduceV3({
+  return ProduceV3({
     acks: -1,
     timeout: 30_000,
     topicData: [
@@ -53,7 +58,25 @@ async function produceRequest(): Promise<string> {
       { topic: 'amh.replies', partitions: [{ partition: 1, messages: Array.from({ length: 3 }, (_, i) => message(i)) }] },
     ],
   });
-  return (await request.encode()).buffer.toString('hex');
+}
+
+/** Requests of several kinds, framed for the wire: a produce request, a fetch, an offset commit (strings, int64s, arrays of encoders). */
+async function requests(): Promise<string[]> {
+  const fetch = FetchV11({
+    replicaId: -1,
+    maxWaitTime: 100,
+    minBytes: 1,
+    maxBytes: 10_485_760,
+    topics: [{ topic: 'amh.events', partitions: [0, 1, 2].map((partition) => ({ partition, fetchOffset: String(2 ** 40 + partition), maxBytes: 1_048_576 })) }],
+  });
+  const commit = OffsetCommitV5({
+    groupId: 'amh-handlers',
+    groupGenerationId: 7,
+    memberId: 'amh-1-5f0c8a3e',
+    topics: [{ topic: 'amh.events', partitions: [{ partition: 0, offset: '123456789012' }, { partition: 2, offset: '5' }] }],
+  });
+  const framed = [produceRequest(), fetch, commit].map((request, i) => frame({ correlationId: 1000 + i, clientId: 'amh-handlers', request }));
+  return (await Promise.all(framed)).map((e) => e.buffer.toString('hex'));
 }
 
 describe('kafkajs encoder fast paths', () => {
@@ -77,13 +100,26 @@ describe('kafkajs encoder fast paths', () => {
     expect(new Set(before.sizeOfVarLong).size).toBeGreaterThanOrEqual(6);
   });
 
-  it('encode whole produce requests byte for byte as kafkajs does (records, CRCs, headers, null keys and values)', async () => {
+  it('encode whole requests byte for byte as kafkajs does: produce (records, CRCs, headers, null keys and values), fetch, offset commit', async () => {
     uninstallEncoderFastPaths();
-    const before = await produceRequest();
+    const before = await requests();
     installEncoderFastPaths();
-    const after = await produceRequest();
-    expect(after.length).toBeGreaterThan(40_000);
-    expect(after).toBe(before);
+    const after = await requests();
+    expect(after[0]!.length).toBeGreaterThan(80_000);
+    expect(after).toEqual(before);
+  });
+
+  it('start an encoder with no buffer of its own: its first write takes 512 bytes from the pool, growth too', () => {
+    installEncoderFastPaths();
+    const encoder = new Encoder() as Encoder & { buf: Buffer };
+    expect(encoder.buf.length).toBe(0);
+    encoder.writeInt8(1);
+    expect(encoder.buf.length).toBe(512);
+    encoder.writeVarIntBytes(Buffer.alloc(600, 3));
+    expect(encoder.buf.length).toBe(1024);
+    // Pooled memory: a view into a larger shared ArrayBuffer, not one zero-filled ArrayBuffer per encoder.
+    expect(new Encoder().writeInt8(2).buf.buffer.byteLength).toBeGreaterThan(512);
+    expect(encoder.buffer.length).toBe(1 + 2 + 600);
   });
 
   it('replace kafkajs methods: the patched Encoder allocates no array per varint', () => {
