@@ -8,6 +8,9 @@
 //   npm run build && node bench/compare-builds.mjs --builds /tmp/before,. --reps 5
 //
 // Each build is a repository directory with `dist/` built; both read the same backlog (this checkout's row makes it).
+// Both builds share one kafkajs: a build that installs the kafkajs encoder fast paths (src/kafka/kafkajs-encoder.ts)
+// installs them for both, so a comparison shows the rest of a change; for the fast paths themselves, compare
+// drains with them installed and uninstalled in one process.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,10 @@
 //   pipeline-throughput: events/s through the real Service (dist/) with a no-op fake runner, against a
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
-//     batch). Target: amh >= 0.5 of the eachMessage relay. Also CPU microseconds of this process per event
+//     batch). Target: amh >= 0.5 of the eachMessage relay. The relays run stock kafkajs: the service's encoder
+//     fast paths (src/kafka/kafkajs-encoder.ts), which are process-wide once the build is imported, are taken
+//     out while they run; `relay-eachMessage-fast` is the same relay with them (no target: what the ratio
+//     would be if the baseline had them too). Also CPU microseconds of this process per event
 //     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
 //     machine is shared, since a CPU-bound service loses more to other load than a latency-bound relay.
 //   replay-10k: 10k events already answered, read again from offset 0 by a fresh consumer group through
@@ -22,7 +25,7 @@
 // the floor of "consume, produce, commit" with kafkajs on this machine.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
@@ -156,6 +159,17 @@ async function serviceDrain(api, ctx, { topics, groupId, n, instance, extra = {}
  */
 function cpuPerEvent(usage, n) {
   return Math.round((usage.user + usage.system) / n);
+}
+
+/**
+ * The build's kafkajs encoder fast paths (install/uninstall), or null for a build without them. Process-wide:
+ * whatever client encodes while they are installed uses them.
+ */
+async function encoderPaths(repo) {
+  const file = join(repo, 'dist', 'kafka', 'kafkajs-encoder.js');
+  if (!existsSync(file)) return null;
+  const m = await import(file);
+  return { on: () => m.installEncoderFastPaths(), off: () => m.uninstallEncoderFastPaths() };
 }
 
 /** A minimal kafkajs relay: consume the backlog, produce one reply per event (or per batch), commit. */
@@ -299,7 +313,7 @@ export const rows = [
   {
     id: 'pipeline-throughput',
     title: 'pipeline events/s, no-op handler, 3 partitions: amh vs a minimal kafkajs relay',
-    variants: ['relay-eachMessage', 'relay-eachBatch', 'amh'],
+    variants: ['relay-eachMessage', 'relay-eachBatch', 'relay-eachMessage-fast', 'amh'],
     // One unrecorded drain of each variant first: the service has far more code for the JIT to compile than a
     // relay; four drains in one process used 1,091 µs of CPU per event cold, then 891, 761 and 535.
     warmup: 1,
@@ -317,12 +331,20 @@ export const rows = [
         ctx.state.created.push(state);
         return serviceDrain(api, ctx, { topics: { ...topics, replies, state }, groupId, n, instance: `bench-${tag}-${ctx.state.rep}`, extra: { kafka: tuning() } });
       }
-      return relay(ctx, { events: topics.events, replies, groupId, n, mode: variant === 'relay-eachMessage' ? 'eachMessage' : 'eachBatch' });
+      const paths = await encoderPaths(ctx.repo);
+      const stock = variant !== 'relay-eachMessage-fast';
+      if (stock) paths?.off();
+      try {
+        return await relay(ctx, { events: topics.events, replies, groupId, n, mode: variant === 'relay-eachBatch' ? 'eachBatch' : 'eachMessage' });
+      } finally {
+        paths?.on();
+      }
     },
     teardown: cleanup,
     compare: [
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachMessage', target: { min: 0.5 } },
       { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachBatch' },
+      { metric: 'events_per_s', subject: 'amh', baseline: 'relay-eachMessage-fast' },
       { metric: 'cpu_us_per_event', subject: 'amh', baseline: 'relay-eachMessage' },
     ],
   },
