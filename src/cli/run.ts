@@ -8,7 +8,7 @@ export async function runCommand(opts: CommonOptions): Promise<void> {
   const config = loadCliConfig(opts);
   const logger = cliLogger(config.logging.level, config.logging.format);
   logger.info({ heap: applyHeapPolicy(config.runtime.heap_growing_percent) }, 'heap policy set (README "Memory")');
-  if (encoderFastPaths.installed) logger.debug({ kafkajs: encoderFastPaths.version }, 'kafkajs encoder: allocation-free varints installed');
+  if (encoderFastPaths.installed) logger.debug({ kafkajs: encoderFastPaths.version }, 'kafkajs encoder fast paths installed (README "Batched writes")');
   else logger.warn({ reason: encoderFastPaths.reason }, 'kafkajs encoder fast paths not installed: produce requests cost more CPU');
   const service = new Service({ config, logger });
   let signals = 0;

@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import { installEncoderFastPaths, type EncoderFastPaths } from './kafkajs-encoder.js';
 
 /**
- * kafkajs' encoder with allocation-free varints (kafkajs-encoder.ts), installed as soon as this module loads:
+ * kafkajs' encoder fast paths (kafkajs-encoder.ts: varints without garbage, pooled buffers), installed as soon as this module loads:
  * before any client of this package (or of a process importing it) encodes a request, so every request of the
  * process is written the same way. `amh run` logs it at start-up.
  */

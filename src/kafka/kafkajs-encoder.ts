@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 
 /**
- * Allocation-free varints for kafkajs' protocol encoder (README "Batched writes", fifth pass).
+ * kafkajs' protocol encoder without most of its garbage (README "Batched writes", fifth pass).
  *
  * kafkajs 2.2.4 (its last release) writes every varint of a record (length, offset delta, key and value
  * lengths) by pushing bytes into an array and copying it with `Buffer.from`, and every varlong (the
@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
  * bench's baseline relay too): only for the release they were written against (`PATCHED_KAFKAJS`); with
  * another release kafkajs stays as it is and `installEncoderFastPaths` says why.
  * test/unit/kafka/kafkajs-encoder.test.ts proves the bytes identical to kafkajs' own, value by value and
- * for whole produce requests.
+ * for whole framed produce, fetch and offset commit requests.
  */
 
 /** The kafkajs release these fast paths are written for. */
