@@ -87,7 +87,7 @@ export class AvroCodec {
 
   async decode<K extends SchemaKind>(kind: K, bytes: Buffer | null): Promise<Decoded<K>> {
     // The common case first, read in place: no frame object, no subarray.
-    if (bytes !== null && isSingleObject(bytes)) return this.decodeSingleObject(kind, bytes);
+    if (bytes !== null && isSingleObject(bytes)) return this.readSingleObject(kind, bytes);
     const frame = parseFrame(bytes);
     if (frame.format === 'single-object') throw new DecodeError('unreachable: single-object frames are read above');
     if (!this.registry) {
@@ -112,6 +112,11 @@ export class AvroCodec {
    */
   decodeSingleObject<K extends SchemaKind>(kind: K, bytes: Buffer): Decoded<K> {
     if (!isSingleObject(bytes)) throw new DecodeError(`not single-object Avro (${bytes.length} bytes, starting ${bytes.subarray(0, 2).toString('hex')})`);
+    return this.readSingleObject(kind, bytes);
+  }
+
+  /** `decodeSingleObject` once the marker is known to be there (`decode` has just looked). */
+  private readSingleObject<K extends SchemaKind>(kind: K, bytes: Buffer): Decoded<K> {
     const fingerprint = bytes.readBigUInt64LE(2);
     const reading = this.readings.get(fingerprint) ?? this.readingFor(fingerprint, kind);
     if (reading.kind !== kind) {
