@@ -29,7 +29,7 @@ export interface UntilDoneOptions {
  * only entered after a failure.
  */
 export function untilDone<T>(what: string, step: () => Promise<T>, o: UntilDoneOptions): Promise<T> {
-  if (o.signal.aborted) return Promise.reject(new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`));
+  if (o.signal.aborted) return Promise.reject(abandoned(what, o.signal));
   let first: Promise<T>;
   try {
     first = step();
@@ -44,17 +44,22 @@ async function retryAfter<T>(what: string, step: () => Promise<T>, o: UntilDoneO
   let err = failure;
   for (let attempt = 1; ; attempt++) {
     if (!isTransient(err)) throw err;
-    if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`, { cause: err });
+    if (o.signal.aborted) throw abandoned(what, o.signal, err);
     const base = Math.min(o.maxDelayMs ?? 5_000, (o.initialDelayMs ?? 250) * 2 ** Math.min(attempt - 1, 12));
     const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
     o.onRetry?.(err, attempt);
     o.logger.warn({ err, attempt, delayMs }, `${what} failed (transient); retrying while the partition waits`);
     await sleep(delayMs, o.signal);
-    if (o.signal.aborted) throw new AbandonedError(`gave up ${what}: ${errorMessage(o.signal.reason)}`);
+    if (o.signal.aborted) throw abandoned(what, o.signal);
     try {
       return await step();
     } catch (next) {
       err = next;
     }
   }
+}
+
+/** Why a step gave up: the signal's reason, with the step's last failure as the cause when there was one. */
+function abandoned(what: string, signal: AbortSignal, cause?: unknown): AbandonedError {
+  return new AbandonedError(`gave up ${what}: ${errorMessage(signal.reason)}`, { cause });
 }
