@@ -40,12 +40,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** An operation's deadline: its signal, whether the deadline passed (until `dispose`), and `dispose` (clears the timer). */
+export interface Deadline {
+  signal: AbortSignal;
+  readonly timedOut: boolean;
+  dispose: () => void;
+}
+
 /**
  * A signal that aborts after `ms` (reason: a `TimeoutError` DOMException, as `AbortSignal.timeout`'s) or when
  * `parent` does (its reason). `timedOut` says which. Unlike `AbortSignal.timeout` + `AbortSignal.any`,
  * `timedOut` is whether the deadline passed (before `dispose`), whoever aborted first. `dispose()` clears the timer and the listener at once: one cheap controller per operation on the hot path.
  */
-export function deadlineSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; readonly timedOut: boolean; dispose: () => void } {
+export function deadlineSignal(ms: number, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
   let timedOut = false;
   // The timer keeps running after the parent aborted: `timedOut` then still says whether the deadline passed too.
@@ -66,6 +73,30 @@ export function deadlineSignal(ms: number, parent?: AbortSignal): { signal: Abor
     dispose() {
       clearTimeout(timer);
       parent?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * A deadline on a controller the caller owns: aborts it after `ms` (reason: a `TimeoutError` DOMException) unless
+ * something aborted it first; `timedOut` as `deadlineSignal`'s. No second controller and no listener: for an
+ * operation that has a controller of its own (the pipeline's), a timeout then aborts that controller, so whoever
+ * else listens to its signal sees the timeout as an abort too.
+ */
+export function deadlineOn(controller: AbortController, ms: number): Deadline {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, ms);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    dispose() {
+      clearTimeout(timer);
     },
   };
 }

@@ -41,7 +41,9 @@ function redactResult(result: SliverResult, scrubber: Scrubber): SliverResult {
 }
 
 async function reconcile(executor: Executor, event: SliverEvent, interrupted: InFlight, opts: ExecuteOptions): Promise<string> {
-  const probe = await executor.execute({ ...event, operation: 'PROBE' }, opts);
+  // The probe's deadline is its own: a probe that times out must not abort the operation that follows it.
+  const { controller: _own, ...probeOpts } = opts;
+  const probe = await executor.execute({ ...event, operation: 'PROBE' }, probeOpts);
   const observed = probe.outcome === 'OK' ? (probe.sliver?.observed ?? 'UNKNOWN') : `not probed (${probe.outcome})`;
   log(opts.logger, interrupted, observed, event);
   return `reconciled an interrupted ${interrupted.operation} (found ${observed})`;

@@ -256,6 +256,7 @@ export class MessagePipeline {
       const result = await runEvent(this.o.executor, event, interrupted, {
         logger,
         signal: operation.signal,
+        controller: operation,
         hardStop: this.o.hardStop,
         messageKey: source.message.key?.toString('utf8') ?? null,
         onProgress: (p) =>

@@ -132,6 +132,30 @@ describe('Executor', () => {
     expect(result.message).toContain('superseded by CLOSE e-2');
   });
 
+  it("with the operation's own controller: its playbooks run on that signal, a timeout aborts it and answers TIMED_OUT", async () => {
+    const controller = new AbortController();
+    const runner = fakeRunner((req) => untilAborted(req.signal));
+    const result = await executor(runner, { handlers: { vm: { timeouts: { REDEEM: '50ms' } } } }).execute(event(), { logger, signal: controller.signal, controller });
+    expect(result.outcome).toBe('TIMED_OUT');
+    expect(runner.calls[0]?.signal).toBe(controller.signal);
+    expect((controller.signal.reason as DOMException).name).toBe('TimeoutError');
+  });
+
+  it("with the operation's own controller: the caller's abort answers CANCELLED with its reason, and an operation that ends leaves it unaborted", async () => {
+    const controller = new AbortController();
+    const pending = executor(fakeRunner((req) => untilAborted(req.signal))).execute(event(), { logger, signal: controller.signal, controller });
+    setTimeout(() => controller.abort(new Error('superseded by CLOSE e-2')), 20);
+    const result = await pending;
+    expect(result.outcome).toBe('CANCELLED');
+    expect(result.message).toContain('superseded by CLOSE e-2');
+
+    const quick = new AbortController();
+    const ok = await executor(fakeRunner(), { handlers: { vm: { timeouts: { REDEEM: '30ms' } } } }).execute(event(), { logger, signal: quick.signal, controller: quick });
+    expect(ok.outcome).toBe('OK');
+    await new Promise((r) => setTimeout(r, 60)); // past the deadline: its timer was cleared when the operation ended
+    expect(quick.signal.aborted).toBe(false);
+  });
+
   it('turns an exception inside the runner into a FAILED result instead of throwing', async () => {
     const runner = fakeRunner(() => {
       throw new Error('spawn ansible-playbook ENOENT');

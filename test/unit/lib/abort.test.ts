@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deadlineSignal } from '../../../src/lib/abort.js';
+import { deadlineOn, deadlineSignal } from '../../../src/lib/abort.js';
 
 describe('deadlineSignal', () => {
   it('aborts at its deadline with a TimeoutError, and says it timed out', async () => {
@@ -48,5 +48,39 @@ describe('deadlineSignal', () => {
     expect(d.signal.aborted).toBe(true);
     expect(d.signal.reason).toBe('gone');
     d.dispose();
+  });
+});
+
+describe('deadlineOn', () => {
+  it("aborts the caller's controller at its deadline with a TimeoutError, and says it timed out", async () => {
+    const controller = new AbortController();
+    const d = deadlineOn(controller, 20);
+    expect(d.signal).toBe(controller.signal);
+    expect(d.timedOut).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(controller.signal.aborted).toBe(true);
+    expect((controller.signal.reason as DOMException).name).toBe('TimeoutError');
+    expect(d.timedOut).toBe(true);
+    d.dispose();
+  });
+
+  it("keeps the owner's own abort reason, and is not timed out until the deadline also passes", async () => {
+    const controller = new AbortController();
+    const d = deadlineOn(controller, 40);
+    controller.abort(new Error('superseded'));
+    expect(d.timedOut).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(d.timedOut).toBe(true);
+    expect((controller.signal.reason as Error).message).toBe('superseded');
+    d.dispose();
+  });
+
+  it('after dispose the deadline aborts nothing', async () => {
+    const controller = new AbortController();
+    const d = deadlineOn(controller, 20);
+    d.dispose();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(controller.signal.aborted).toBe(false);
+    expect(d.timedOut).toBe(false);
   });
 });
