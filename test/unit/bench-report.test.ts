@@ -163,3 +163,15 @@ describe('bench runner', () => {
     expect(rowProblems({ id: 'bad', variants: ['x'], warmup: -1, measure: () => ({}) })).toEqual(['warmup: expected a whole number of at least 0, got -1']);
   });
 });
+
+describe("the README's table of benchmark rows", () => {
+  it('names every row bench/rows defines, and no other', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Benchmarks'), readme.indexOf('**Reading BENCHMARKS.md.**'));
+    const documented = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]).sort();
+    const rows = (await discover(join(__dirname, '..', '..', 'bench', 'rows'))).map((r) => r.id).sort();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(documented).toEqual(rows);
+  });
+});
