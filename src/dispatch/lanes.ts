@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { sleep } from '../lib/abort.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
 
 /**
  * Events per slot that may claim their lease ahead of it (`ahead`), at least: one claim per slot left the
@@ -50,8 +51,7 @@ export function aheadPerSlot(claimMs: number, runMs: number): number {
  */
 export class KeyedLanes {
   private readonly slots: PQueue;
-  private readonly tails = new Map<string, Promise<void>>();
-  private pendingCount = 0;
+  private readonly lanes = new KeyedMutex();
   private peak = 0;
   /** Events added and not started yet. */
   private eventsWaiting = 0;
@@ -82,7 +82,7 @@ export class KeyedLanes {
 
   /** Tasks queued or running in lanes. */
   get size(): number {
-    return this.pendingCount;
+    return this.lanes.pending;
   }
 
   /** Tasks holding a slot right now. */
@@ -102,24 +102,12 @@ export class KeyedLanes {
 
   /** Keys with queued or running work. */
   get activeKeys(): number {
-    return this.tails.size;
+    return this.lanes.keys;
   }
 
   /** Runs `task` in the lane of `key`, after every task added before it for that key. */
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    this.pendingCount++;
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      this.pendingCount--;
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
+    return this.lanes.run(key, task);
   }
 
   /**
@@ -272,15 +260,14 @@ export class KeyedLanes {
 
   /** Whether `key` has work queued or running in its lane. */
   has(key: string): boolean {
-    return this.tails.has(key);
+    return this.lanes.has(key);
   }
 
   /** Resolves when nothing is queued or running. */
-  async onIdle(): Promise<void> {
-    while (this.pendingCount > 0) {
-      await Promise.all([...this.tails.values()]);
-    }
+  onIdle(): Promise<void> {
+    return this.lanes.idle();
   }
+
 }
 
 /** `previous` moved towards `sample` by SAMPLE_WEIGHT (the sample itself when there is no previous). */

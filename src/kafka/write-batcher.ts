@@ -83,15 +83,11 @@ export class WriteBatcher {
    */
   asProducer(): Pick<Producer, 'send'> {
     return {
-      send: async (record: ProducerRecord): Promise<RecordMetadata[]> => {
-        const written = await Promise.all(record.messages.map((m) => this.write(record.topic, m)));
-        return written.map((w) => ({
-          topicName: w.topic,
-          partition: w.partition ?? -1,
-          errorCode: 0,
-          baseOffset: w.offset === null ? '-1' : w.offset.toString(),
-        }));
-      },
+      // One message (a reply) is the common case: its write alone, without Promise.all around it.
+      send: ({ topic, messages }: ProducerRecord): Promise<RecordMetadata[]> =>
+        messages.length === 1
+          ? this.write(topic, messages[0] as Message).then((w) => [metadataOf(w)])
+          : Promise.all(messages.map((m) => this.write(topic, m))).then((written) => written.map(metadataOf)),
     };
   }
 
@@ -201,6 +197,10 @@ export class WriteBatcher {
       p.resolve({ topic: p.topic, partition, offset });
     }
   }
+}
+
+function metadataOf(w: WrittenRecord): RecordMetadata {
+  return { topicName: w.topic, partition: w.partition ?? -1, errorCode: 0, baseOffset: w.offset === null ? '-1' : w.offset.toString() };
 }
 
 function sizeOf(message: Message): number {

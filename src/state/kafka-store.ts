@@ -5,7 +5,8 @@ import { AmhError, TransientError, errorMessage } from '../errors/index.js';
 import type { Logger } from '../observability/logger.js';
 import { sameWrite, supersedes } from './ledger.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
-import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface KafkaLedgerStoreOptions {
   kafka: Kafka;

@@ -12,7 +12,8 @@ import { partitionOf } from '../kafka/partition-of.js';
 import { encodeState } from './encoded.js';
 import { OwnWrites } from './own-writes.js';
 import type { WriteBatcher } from '../kafka/write-batcher.js';
-import { KeyedMutex, type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
   kafka: Kafka;

@@ -1,4 +1,5 @@
 import type { SliverLedger } from '../codec/types.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { supersedes } from './ledger.js';
 
 /** What a write did: `won` is false when another writer's record (a higher epoch, or the same version read first) holds instead. */
@@ -39,22 +40,6 @@ export interface LedgerStore {
    */
   update(sliverId: string, next: LedgerUpdate, options?: UpdateOptions): Promise<WriteOutcome>;
   stop(): Promise<void>;
-}
-
-/** Serialises async work per key. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
 }
 
 /** In-memory store: for unit tests and for running without a state topic. Same ordering rules as the Kafka store. */

@@ -134,12 +134,15 @@ describe('WriteBatcher', () => {
     const producer = new FakeProducer();
     const batcher = new WriteBatcher(producer, { lingerMs: 1_000, maxCount: 100, maxBytes: 1 << 20 });
     const meta = batcher.asProducer().send({ topic: 'replies', messages: [msg('x', 'one', 2), msg('y')] });
+    const single = batcher.asProducer().send({ topic: 'replies', messages: [msg('w', 'two', 2)] });
     await batcher.stop();
     expect(await meta).toEqual([
       { topicName: 'replies', partition: 2, errorCode: 0, baseOffset: '0' },
       { topicName: 'replies', partition: -1, errorCode: 0, baseOffset: '-1' },
     ]);
+    expect(await single).toEqual([{ topicName: 'replies', partition: 2, errorCode: 0, baseOffset: '1' }]);
     await expect(batcher.write('replies', msg('z'))).rejects.toThrow(/stopped/);
-    expect(batcher.stats).toEqual({ requests: 1, records: 2, maxRecords: 2 });
+    await expect(batcher.asProducer().send({ topic: 'replies', messages: [msg('z')] })).rejects.toThrow(/stopped/);
+    expect(batcher.stats).toEqual({ requests: 1, records: 3, maxRecords: 3 });
   });
 });
