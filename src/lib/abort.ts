@@ -54,25 +54,20 @@ export interface Deadline {
  */
 export function deadlineSignal(ms: number, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
-  let timedOut = false;
   // The timer keeps running after the parent aborted: `timedOut` then still says whether the deadline passed too.
   const onAbort = (): void => controller.abort(parent?.reason);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    parent?.removeEventListener('abort', onAbort);
-    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-  }, ms);
-  timer.unref();
+  const unlink = (): void => parent?.removeEventListener('abort', onAbort);
+  const deadline = deadlineOn(controller, ms, unlink);
   if (parent?.aborted) onAbort();
   else parent?.addEventListener('abort', onAbort, { once: true });
   return {
     signal: controller.signal,
     get timedOut() {
-      return timedOut;
+      return deadline.timedOut;
     },
     dispose() {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
+      deadline.dispose();
+      unlink();
     },
   };
 }
@@ -81,12 +76,13 @@ export function deadlineSignal(ms: number, parent?: AbortSignal): Deadline {
  * A deadline on a controller the caller owns: aborts it after `ms` (reason: a `TimeoutError` DOMException) unless
  * something aborted it first; `timedOut` as `deadlineSignal`'s. No second controller and no listener: for an
  * operation that has a controller of its own (the pipeline's), a timeout then aborts that controller, so whoever
- * else listens to its signal sees the timeout as an abort too.
+ * else listens to its signal sees the timeout as an abort too. `onTimeout` runs when the deadline passes, before the abort.
  */
-export function deadlineOn(controller: AbortController, ms: number): Deadline {
+export function deadlineOn(controller: AbortController, ms: number, onTimeout?: () => void): Deadline {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
+    onTimeout?.();
     controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
   }, ms);
   timer.unref();
