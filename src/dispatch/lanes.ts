@@ -267,7 +267,6 @@ export class KeyedLanes {
   onIdle(): Promise<void> {
     return this.lanes.idle();
   }
-
 }
 
 /** `previous` moved towards `sample` by SAMPLE_WEIGHT (the sample itself when there is no previous). */

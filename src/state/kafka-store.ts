@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import { sameWrite, supersedes } from './ledger.js';
 import { ReadWaiters, describeWrite, reassert, watchReaderCrash } from './reader-support.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
+import type { LedgerStore, LedgerUpdate, UpdateOptions, WriteOutcome } from './store.js';
 
 export interface KafkaLedgerStoreOptions {
   kafka: Kafka;

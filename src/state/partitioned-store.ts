@@ -13,7 +13,7 @@ import { encodeState } from './encoded.js';
 import { OwnWrites } from './own-writes.js';
 import type { WriteBatcher } from '../kafka/write-batcher.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { type LedgerStore, type LedgerUpdate, type UpdateOptions, type WriteOutcome } from './store.js';
+import type { LedgerStore, LedgerUpdate, UpdateOptions, WriteOutcome } from './store.js';
 
 export interface PartitionedLedgerStoreOptions {
   kafka: Kafka;
