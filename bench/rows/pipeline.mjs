@@ -3,9 +3,9 @@
 //   pipeline-throughput: events/s through the real Service (dist/) with a no-op fake runner, against a
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
-//     batch). Target: amh >= 0.5 of the eachMessage relay. The relays run stock kafkajs: the service's encoder
-//     fast paths (src/kafka/kafkajs-encoder.ts), which are process-wide once the build is imported, are taken
-//     out while they run; `relay-eachMessage-fast` is the same relay with them (no target: what the ratio
+//     batch). Target: amh >= 0.5 of the eachMessage relay. The relays run stock kafkajs: the service's patches of
+//     it (src/kafka/kafkajs-encoder.ts, kafkajs-resume.ts), which are process-wide once the build is imported,
+//     are taken out while they run; `relay-eachMessage-fast` is the same relay with them (no target: what the ratio
 //     would be if the baseline had them too). Also CPU microseconds of this process per event
 //     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
 //     machine is shared, since a CPU-bound service loses more to other load than a latency-bound relay.
@@ -162,14 +162,22 @@ function cpuPerEvent(usage, n) {
 }
 
 /**
- * The build's kafkajs encoder fast paths (install/uninstall), or null for a build without them. Process-wide:
- * whatever client encodes while they are installed uses them.
+ * The build's run-time patches of kafkajs (install/uninstall): the encoder fast paths and the fetch loop's
+ * wake-up on resume (which a relay, never paused, does not use), or null for a build without them.
+ * Process-wide: whatever client runs while they are installed uses them.
  */
-async function encoderPaths(repo) {
-  const file = join(repo, 'dist', 'kafka', 'kafkajs-encoder.js');
-  if (!existsSync(file)) return null;
-  const m = await import(file);
-  return { on: () => m.installEncoderFastPaths(), off: () => m.uninstallEncoderFastPaths() };
+async function kafkajsPatches(repo) {
+  const found = [];
+  for (const [file, on, off] of [
+    ['kafkajs-encoder.js', 'installEncoderFastPaths', 'uninstallEncoderFastPaths'],
+    ['kafkajs-resume.js', 'installResumeWake', 'uninstallResumeWake'],
+  ]) {
+    const path = join(repo, 'dist', 'kafka', file);
+    if (!existsSync(path)) continue;
+    const m = await import(path);
+    found.push({ on: () => m[on](), off: () => m[off]() });
+  }
+  return found.length === 0 ? null : { on: () => found.forEach((p) => p.on()), off: () => found.forEach((p) => p.off()) };
 }
 
 /** A minimal kafkajs relay: consume the backlog, produce one reply per event (or per batch), commit. */
@@ -331,7 +339,7 @@ export const rows = [
         ctx.state.created.push(state);
         return serviceDrain(api, ctx, { topics: { ...topics, replies, state }, groupId, n, instance: `bench-${tag}-${ctx.state.rep}`, extra: { kafka: tuning() } });
       }
-      const paths = await encoderPaths(ctx.repo);
+      const paths = await kafkajsPatches(ctx.repo);
       const stock = variant !== 'relay-eachMessage-fast';
       if (stock) paths?.off();
       try {

@@ -5,6 +5,8 @@ import type { ResolvedKafkaConfig } from '../config/index.js';
 import type { ResolvedSasl, ResolvedSsl } from '../config/security.js';
 import type { Logger } from '../observability/logger.js';
 import { installEncoderFastPaths, type EncoderFastPaths } from './kafkajs-encoder.js';
+import type { KafkajsPatch } from './kafkajs-internals.js';
+import { installResumeWake } from './kafkajs-resume.js';
 
 /**
  * kafkajs' encoder fast paths (kafkajs-encoder.ts: varints without garbage, pooled buffers), installed as soon as this module loads:
@@ -12,6 +14,9 @@ import { installEncoderFastPaths, type EncoderFastPaths } from './kafkajs-encode
  * process is written the same way. `amh run` logs it at start-up.
  */
 export const encoderFastPaths: EncoderFastPaths = installEncoderFastPaths();
+
+/** kafkajs' fetch loop woken by resume() (kafkajs-resume.ts), installed with them; `amh run` logs it too. */
+export const resumeWake: KafkajsPatch = installResumeWake();
 
 /** What every Kafka client of this package is built from: `config.kafka` (brokers, `ssl`, `sasl`) plus these. */
 export interface KafkaClientOptions {

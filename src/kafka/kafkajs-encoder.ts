@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajsModule, kafkajsVersion, unpatchable, type KafkajsPatch } from './kafkajs-internals.js';
 
 /**
  * kafkajs' protocol encoder without most of its garbage (README "Batched writes", fifth pass).
@@ -17,16 +17,13 @@ import { createRequire } from 'node:module';
  * written is ever read: an encoder's bytes are `buf.slice(0, offset)`).
  *
  * They replace methods of kafkajs' `Encoder` class, process-wide, for every client in the process (the
- * bench's baseline relay too): only for the release they were written against (`PATCHED_KAFKAJS`); with
+ * bench's baseline relay too): only for the release they were written against (`PATCHED_KAFKAJS`, kafkajs-internals.ts); with
  * another release kafkajs stays as it is and `installEncoderFastPaths` says why.
  * test/unit/kafka/kafkajs-encoder.test.ts proves the bytes identical to kafkajs' own, value by value and
  * for whole framed produce, fetch and offset commit requests.
  */
 
-/** The kafkajs release these fast paths are written for. */
-export const PATCHED_KAFKAJS = '2.2.4';
-
-const require = createRequire(import.meta.url);
+export { PATCHED_KAFKAJS } from './kafkajs-internals.js';
 
 interface EncoderInstance {
   buf: Buffer;
@@ -53,13 +50,7 @@ interface EncoderClass {
 const FIRST_BYTES = 512;
 
 /** Where the fast paths stand in this process. */
-export interface EncoderFastPaths {
-  installed: boolean;
-  /** The kafkajs release found. */
-  version: string;
-  /** Why they are not installed, when they are not. */
-  reason?: string;
-}
+export type EncoderFastPaths = KafkajsPatch;
 
 let originals: EncoderMethods | null = null;
 
@@ -118,22 +109,15 @@ function sizeOfVarLong(value: unknown): number {
 }
 
 function encoderClass(): EncoderClass {
-  return require('kafkajs/src/protocol/encoder.js') as EncoderClass;
-}
-
-function kafkajsVersion(): string {
-  try {
-    return (require('kafkajs/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+  return kafkajsModule<EncoderClass>('src/protocol/encoder.js');
 }
 
 /** Installs the fast paths (once per process; later calls only report). */
 export function installEncoderFastPaths(): EncoderFastPaths {
   const version = kafkajsVersion();
   if (originals) return { installed: true, version };
-  if (version !== PATCHED_KAFKAJS) return { installed: false, version, reason: `written for kafkajs ${PATCHED_KAFKAJS}, found ${version}` };
+  const refused = unpatchable(version);
+  if (refused) return refused;
   const Encoder = encoderClass();
   const proto = Encoder.prototype;
   const methods = [proto.ensureAvailable, proto.writeUVarInt, proto.writeVarLong, Encoder.sizeOfVarLong, Encoder.nextPowerOfTwo];
