@@ -173,3 +173,12 @@ function preview(bytes: Buffer | null): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Resolves when `predicate` holds, polling every `everyMs`; rejects naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, predicate: () => boolean, timeoutMs = 20_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}

@@ -5,18 +5,9 @@
 // and per-partition pause/resume.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer, ConsumerGroupJoinEvent, EachMessagePayload } from 'kafkajs';
-import { createTopics, kafkaClient, produceRaw, uniqueName, withAdmin } from '../helpers/kafka.js';
+import { createTopics, kafkaClient, produceRaw, uniqueName, waitUntil, withAdmin } from '../helpers/kafka.js';
 
 const text = (bytes: Buffer | null) => bytes?.toString('utf8') ?? null;
-
-/** Resolves when `predicate` holds, polling; rejects with `what` after timeoutMs. */
-async function eventually(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('kafkajs 2.2.4 against the bundled Kafka broker', () => {
   let consumer: Consumer | undefined;
@@ -55,12 +46,12 @@ describe('kafkajs 2.2.4 against the bundled Kafka broker', () => {
     await group.subscribe({ topic, fromBeginning: true });
     await group.run({ autoCommit: false, eachMessage: async (payload) => void received.push(payload) });
 
-    await eventually('GROUP_JOIN', () => joined !== undefined || crash !== undefined);
+    await waitUntil('GROUP_JOIN', () => joined !== undefined || crash !== undefined);
     expect(crash).toBeUndefined();
     expect(joined?.payload.groupId).toBe(groupId);
     expect(joined?.payload.memberAssignment).toEqual({ [topic]: [0] });
 
-    await eventually('3 messages', () => received.length >= 3 || crash !== undefined);
+    await waitUntil('3 messages', () => received.length >= 3 || crash !== undefined);
     expect(crash).toBeUndefined();
     expect(received.map(({ message }) => text(message.key))).toEqual(['key-1', 'key-2', 'key-3']);
     expect(received.map(({ message }) => text(message.value))).toEqual(['value-1', 'value-2', 'value-3']);
@@ -99,20 +90,20 @@ describe('kafkajs 2.2.4 against the bundled Kafka broker', () => {
       },
     });
 
-    await eventually('first message of each partition', () => seen.includes('p0-first') && seen.includes('p1-first'));
+    await waitUntil('first message of each partition', () => seen.includes('p0-first') && seen.includes('p1-first'));
     expect(group.paused()).toEqual([{ topic, partitions: [0] }]);
 
     await produceRaw(topic, [
       { partition: 0, value: Buffer.from('p0-second') },
       { partition: 1, value: Buffer.from('p1-second') },
     ]);
-    await eventually('p1-second (partition 1 is not paused)', () => seen.includes('p1-second'));
+    await waitUntil('p1-second (partition 1 is not paused)', () => seen.includes('p1-second'));
     // Give a paused partition several fetch rounds (maxWaitTimeInMs 500) to misbehave.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(seen).not.toContain('p0-second');
 
     group.resume([{ topic, partitions: [0] }]);
-    await eventually('p0-second after resume', () => seen.includes('p0-second'));
+    await waitUntil('p0-second after resume', () => seen.includes('p0-second'));
     expect(seen.filter((value) => value === 'p0-second')).toHaveLength(1);
   });
 });

@@ -6,18 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
 import '../../src/kafka/client.js';
-import { createTopics, kafkaClient, produceRaw, uniqueName } from '../helpers/kafka.js';
+import { createTopics, kafkaClient, produceRaw, uniqueName, waitUntil } from '../helpers/kafka.js';
 
 /** kafkajs' sleep while everything is paused: far longer than the test waits for the message after resume(). */
 const MAX_WAIT_MS = 20_000;
-
-async function eventually(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('a consumer with every partition paused', () => {
   let consumer: Consumer | undefined;
@@ -36,7 +28,7 @@ describe('a consumer with every partition paused', () => {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => void received.push(message.value?.toString() ?? '') });
-    await eventually('the first message', () => received.length === 1, 30_000);
+    await waitUntil('the first message', () => received.length === 1, 30_000);
 
     consumer.pause([{ topic }]);
     // Data for the paused partition ends the broker's long poll; the next fetch finds nothing to fetch and sleeps.
@@ -46,7 +38,7 @@ describe('a consumer with every partition paused', () => {
 
     const resumedAt = Date.now();
     consumer.resume([{ topic }]);
-    await eventually('the second message after resume()', () => received.length === 2, MAX_WAIT_MS / 4);
+    await waitUntil('the second message after resume()', () => received.length === 2, MAX_WAIT_MS / 4, 20);
     expect(received).toEqual(['first', 'second']);
     expect(Date.now() - resumedAt).toBeLessThan(MAX_WAIT_MS / 4);
   }, 60_000);
