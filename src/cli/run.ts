@@ -1,5 +1,5 @@
 import { applyHeapPolicy } from '../lib/heap-policy.js';
-import { encoderFastPaths, resumeWake } from '../kafka/client.js';
+import { kafkajsPatches } from '../kafka/client.js';
 import { Service } from '../service.js';
 import { cliLogger, loadCliConfig, type CommonOptions } from './common.js';
 
@@ -8,9 +8,10 @@ export async function runCommand(opts: CommonOptions): Promise<void> {
   const config = loadCliConfig(opts);
   const logger = cliLogger(config.logging.level, config.logging.format);
   logger.info({ heap: applyHeapPolicy(config.runtime.heap_growing_percent) }, 'heap policy set (README "Memory")');
-  if (encoderFastPaths.installed) logger.debug({ kafkajs: encoderFastPaths.version }, 'kafkajs encoder fast paths installed (README "Batched writes")');
-  else logger.warn({ reason: encoderFastPaths.reason }, 'kafkajs encoder fast paths not installed: produce requests cost more CPU');
-  if (!resumeWake.installed) logger.warn({ reason: resumeWake.reason }, 'kafkajs resume wake-up not installed: after each pause at the queue bound, fetching restarts only when its 250 ms fetch wait ends');
+  for (const { name, patch, without } of kafkajsPatches) {
+    if (patch.installed) logger.debug({ kafkajs: patch.version }, `kafkajs ${name} installed (README "Batched writes")`);
+    else logger.warn({ reason: patch.reason }, `kafkajs ${name} not installed: ${without}`);
+  }
   const service = new Service({ config, logger });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

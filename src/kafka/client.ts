@@ -15,8 +15,14 @@ import { installResumeWake } from './kafkajs-resume.js';
  */
 export const encoderFastPaths: EncoderFastPaths = installEncoderFastPaths();
 
-/** kafkajs' fetch loop woken by resume() (kafkajs-resume.ts), installed with them; `amh run` logs it too. */
+/** kafkajs' fetch loop woken by resume() (kafkajs-resume.ts), installed with them. */
 export const resumeWake: KafkajsPatch = installResumeWake();
+
+/** Every run-time patch of kafkajs in this process, and what is lost without it: `amh run` logs each at start-up. */
+export const kafkajsPatches: readonly { name: string; patch: KafkajsPatch; without: string }[] = [
+  { name: 'encoder fast paths', patch: encoderFastPaths, without: 'produce requests cost more CPU' },
+  { name: 'resume wake-up', patch: resumeWake, without: 'after each pause at the queue bound, fetching restarts only when its 250 ms fetch wait ends' },
+];
 
 /** What every Kafka client of this package is built from: `config.kafka` (brokers, `ssl`, `sasl`) plus these. */
 export interface KafkaClientOptions {

@@ -23,8 +23,6 @@ import { kafkajsModule, kafkajsVersion, unpatchable, type KafkajsPatch } from '.
  * for whole framed produce, fetch and offset commit requests.
  */
 
-export { PATCHED_KAFKAJS } from './kafkajs-internals.js';
-
 interface EncoderInstance {
   buf: Buffer;
   offset: number;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PATCHED_KAFKAJS, installEncoderFastPaths, uninstallEncoderFastPaths } from '../../../src/kafka/kafkajs-encoder.js';
+import { installEncoderFastPaths, uninstallEncoderFastPaths } from '../../../src/kafka/kafkajs-encoder.js';
+import { PATCHED_KAFKAJS } from '../../../src/kafka/kafkajs-internals.js';
 
 // The oracle is kafkajs' own Encoder: every output is computed with its methods, then with the fast paths.
 const require = createRequire(import.meta.url);
