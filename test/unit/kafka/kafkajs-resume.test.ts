@@ -26,6 +26,11 @@ class Group implements ConsumerGroupLike {
   resume(): void {
     this.paused.clear();
   }
+
+  pauseAll(): this {
+    this.paused.add(0).add(1);
+    return this;
+  }
 }
 
 /** Whether `promise` has settled by now. */
@@ -50,8 +55,7 @@ describe('wakeOnResume', () => {
   });
 
   it('ends the wait of a fetch with every partition paused as soon as the group is resumed', async () => {
-    const group = new Group();
-    group.paused.add(0).add(1);
+    const group = new Group().pauseAll();
     const fetching = group.fetch(1);
     await vi.advanceTimersByTimeAsync(10);
     expect(await settled(fetching)).toBe(false);
@@ -65,8 +69,7 @@ describe('wakeOnResume', () => {
   });
 
   it("otherwise waits the group's own maxWaitTime, as kafkajs does", async () => {
-    const group = new Group();
-    group.paused.add(0).add(1);
+    const group = new Group().pauseAll();
     const fetching = group.fetch(1);
     await vi.advanceTimersByTimeAsync(249);
     expect(await settled(fetching)).toBe(false);
@@ -83,8 +86,7 @@ describe('wakeOnResume', () => {
   });
 
   it('keeps the configured wait when fetches of two brokers interleave, and wakes both', async () => {
-    const group = new Group();
-    group.paused.add(0).add(1);
+    const group = new Group().pauseAll();
     const first = group.fetch(1);
     const second = group.fetch(2);
     await vi.advanceTimersByTimeAsync(5);
@@ -92,7 +94,7 @@ describe('wakeOnResume', () => {
     await expect(Promise.all([first, second])).resolves.toEqual([[], []]);
     expect(group.maxWaitTime).toBe(250);
     // A later pause waits the configured 250 ms again, not the 0 one fetch saw mid-way.
-    group.paused.add(0).add(1);
+    group.pauseAll();
     const third = group.fetch(1);
     await vi.advanceTimersByTimeAsync(200);
     expect(await settled(third)).toBe(false);
@@ -101,10 +103,8 @@ describe('wakeOnResume', () => {
   });
 
   it('wakes only the group that was resumed', async () => {
-    const a = new Group();
-    const b = new Group();
-    a.paused.add(0).add(1);
-    b.paused.add(0).add(1);
+    const a = new Group().pauseAll();
+    const b = new Group().pauseAll();
     const fa = a.fetch(1);
     const fb = b.fetch(1);
     a.resume();
