@@ -217,6 +217,11 @@ group.initial.rebalance.delay.ms=0
 
 # Compacted topics are used by the service.
 log.cleaner.enable=true
+# The cleaner allocates its dedupe buffer (default 128 MiB) at start-up as one
+# array: with the small heaps used here (256 MiB for the test's secure broker)
+# G1 could not always find that much contiguous space and the broker died with
+# OutOfMemoryError while starting. 16 MiB still dedupes ~700k keys per pass.
+log.cleaner.dedupe.buffer.size=16777216
 EOF
 }
 

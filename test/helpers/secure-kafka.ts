@@ -48,7 +48,9 @@ export async function startSecureBroker(ports: SecureBrokerPorts): Promise<Secur
     AMH_KAFKA_PORT: String(ports.saslSsl),
     AMH_KAFKA_SSL_PORT: String(ports.ssl),
     AMH_KAFKA_CONTROLLER_PORT: String(ports.controller),
-    AMH_KAFKA_HEAP_OPTS: process.env.AMH_KAFKA_HEAP_OPTS ?? '-Xmx256m -Xms128m',
+    // 128 MiB: small enough that a broker needing more at start-up (the cleaner's
+    // dedupe buffer once did) fails here every time rather than now and then.
+    AMH_KAFKA_HEAP_OPTS: process.env.AMH_KAFKA_HEAP_OPTS ?? '-Xmx128m -Xms64m',
   };
   const started = await kafkaScript(['start', '--secure'], env);
   if (started.code !== 0) {
