@@ -11,6 +11,8 @@ export interface RowResult {
   samples: Record<string, Metrics[]>;
   compare: Compare[];
   checks: Check[];
+  /** The row reversed its variants' order in every other repetition. */
+  alternate?: boolean;
 }
 export interface CompareResult { subject: Summary; baseline: Summary; ratio: number; min: number; max: number; verdict: Verdict }
 export interface ReportMeta {
@@ -33,5 +35,6 @@ export declare function formatRatio(c: Pick<CompareResult, 'ratio' | 'min' | 'ma
 export declare function summaryTable(results: readonly RowResult[]): string;
 export declare function detailTable(result: RowResult): string;
 export declare function tally(results: readonly RowResult[]): Record<Verdict | 'not run' | 'failed', number>;
+export declare function repetitionsNote(result: RowResult, reps: number): string;
 export declare function renderReport(results: readonly RowResult[], meta: ReportMeta): string;
 export { median } from '../stats.mjs';

@@ -184,6 +184,14 @@ export function tally(results) {
   return t;
 }
 
+/** A row's own repetitions, when they differ from the run's (`minReps`) or alternate their variants; else ''. */
+export function repetitionsNote(result, reps) {
+  const recorded = Math.max(0, ...Object.values(result.samples ?? {}).map((s) => s.length));
+  if (recorded === reps && !result.alternate) return '';
+  const order = result.alternate ? ", the variants' order reversed in every other one" : '';
+  return `${recorded} repetitions${order}.`;
+}
+
 /** The whole BENCHMARKS.md: header with the run's facts, the summary table, then each row's details. */
 export function renderReport(results, meta) {
   const t = tally(results);
@@ -209,6 +217,8 @@ export function renderReport(results, meta) {
   for (const r of results) {
     out.push('', `### ${r.id}: ${r.title}`, '');
     if (r.status !== 'ok') out.push(`**${unfinished(r)}**`, '');
+    const own = repetitionsNote(r, meta.reps);
+    if (own) out.push(own, '');
     if (r.status !== 'not run') out.push(detailTable(r));
   }
   return out.join('\n') + '\n';

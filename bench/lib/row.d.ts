@@ -55,6 +55,14 @@ export interface Row {
    * run in the process pays for compiling its code (the JIT), which is not what a row measures.
    */
   warmup?: number;
+  /**
+   * At least this many recorded repetitions, whatever `--reps` asks (default: `--reps`). For a row whose one
+   * measurement is short and whose machine noise comes in episodes of seconds (an Ansible run): many short
+   * repetitions pair its variants closely in time, where a few long ones let an episode land on one variant.
+   */
+  minReps?: number;
+  /** Reverse the order of the variants in every other repetition (default false), so neither always runs right after the other. */
+  alternate?: boolean;
   measure(variant: string, ctx: RowContext): Promise<Metrics> | Metrics;
   /** Runs once after the last repetition, and also after an error in setup or measure. */
   teardown?(ctx: RowContext): Promise<void> | void;

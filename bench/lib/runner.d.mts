@@ -7,6 +7,8 @@ export interface RunOptions { quick: boolean; reps: number; brokers: string[]; r
 export declare function within<T>(promise: T | Promise<T>, ms: number | undefined, what: string): Promise<T>;
 
 export declare function rowProblems(row: unknown): string[];
+export declare function repsOf(row: Pick<Row, 'minReps'>, reps: number): number;
+export declare function orderOf(row: Pick<Row, 'variants' | 'alternate'>, rep: number): string[];
 export declare function discover(dir: string): Promise<Array<Row | BrokenRow>>;
 export declare function select<R extends { id: string }>(rows: R[], only: readonly string[] | undefined): R[];
 export declare function runRow(

@@ -1,6 +1,8 @@
 // Finds the row modules (bench/rows/*.mjs) and runs their rows: each row's
 // setup, then `warmup` unrecorded repetitions (the row's own, default 0) and
-// `reps` recorded ones of every variant in order, then teardown.
+// `reps` recorded ones (at least the row's `minReps`) of every variant in
+// order (reversed every other repetition for a row with `alternate`), then
+// teardown.
 // A row that cannot run (import error, bad shape, setup throws) becomes a
 // 'not run' result with the reason; one whose measure throws becomes
 // 'failed'. Either way the other rows still run.
@@ -23,6 +25,8 @@ export function rowProblems(row) {
   }
   if (typeof row.measure !== 'function') p.push('measure: expected a function');
   if (row.warmup !== undefined && !(Number.isInteger(row.warmup) && row.warmup >= 0)) p.push(`warmup: expected a whole number of at least 0, got ${JSON.stringify(row.warmup)}`);
+  if (row.minReps !== undefined && !(Number.isInteger(row.minReps) && row.minReps >= 1)) p.push(`minReps: expected a whole number of at least 1, got ${JSON.stringify(row.minReps)}`);
+  if (row.alternate !== undefined && typeof row.alternate !== 'boolean') p.push(`alternate: expected true or false, got ${JSON.stringify(row.alternate)}`);
   for (const hook of ['setup', 'teardown']) if (row[hook] !== undefined && typeof row[hook] !== 'function') p.push(`${hook}: expected a function`);
   const known = Array.isArray(row.variants) ? row.variants : [];
   (row.compare ?? []).forEach((c, i) => {
@@ -98,13 +102,26 @@ function metricsFrom(value, variant) {
   return out;
 }
 
+/** How many recorded repetitions `row` gets when the run asks for `reps`: at least its own `minReps`. */
+export function repsOf(row, reps) {
+  return Math.max(reps, row.minReps ?? 0);
+}
+
+/**
+ * The order of `row`'s variants in repetition `rep` (warm-ups count from -warmup): as declared, or with
+ * `alternate` reversed in every odd one, so that neither variant always runs right after the other.
+ */
+export function orderOf(row, rep) {
+  return row.alternate && Math.abs(rep) % 2 === 1 ? [...row.variants].reverse() : row.variants;
+}
+
 /**
  * Runs one row and returns its result. `opts`: { quick, reps, brokers, repo, log(line), timeoutMs? }:
  * setup and each measurement must finish within timeoutMs (default none), so a hung row fails and the run goes on.
  * `onMeasured(variant, rep, metrics)` is called after each measurement (progress lines).
  */
 export async function runRow(row, opts, onMeasured = () => {}) {
-  const base = { id: row.id, title: row.title ?? row.id, variants: row.variants ?? [], compare: row.compare ?? [], checks: row.checks ?? [], samples: {} };
+  const base = { id: row.id, title: row.title ?? row.id, variants: row.variants ?? [], compare: row.compare ?? [], checks: row.checks ?? [], alternate: row.alternate === true, samples: {} };
   if (row.broken) return { ...base, status: 'not run', reason: row.broken };
   const tmp = mkdtempSync(join(tmpdir(), `amh-bench-${row.id}-`));
   const ctx = {
@@ -125,8 +142,9 @@ export async function runRow(row, opts, onMeasured = () => {}) {
       return (result = { ...base, status: 'not run', reason: message(err) });
     }
     const warmup = row.warmup ?? 0;
-    for (let rep = -warmup; rep < opts.reps; rep++) {
-      for (const variant of row.variants) {
+    const reps = repsOf(row, opts.reps);
+    for (let rep = -warmup; rep < reps; rep++) {
+      for (const variant of orderOf(row, rep)) {
         let metrics;
         try {
           metrics = metricsFrom(await within(row.measure(variant, ctx), opts.timeoutMs, `measure(${variant})`), variant);

@@ -5,6 +5,14 @@
 // service's runner built for its last probe (prepareRun from the build), spawned
 // the way the runner spawns it. The difference is what the service adds around
 // a playbook: Kafka in and out, decode, ledger writes, parsing the event stream.
+//
+// One probe per measurement, 30 repetitions at least, the two variants' order
+// reversed every other one. That difference is about 2 % of a run, while this
+// machine slows every process by up to a third in episodes of several seconds.
+// Blocks of 4 probes per variant let an episode land on one variant: the same
+// build measured 0.91 and 1.11 that way. Paired probe by probe, 20-pair windows
+// of a 60-pair scratch run fell within 0.99-1.03 (README "Batched writes",
+// eighth pass).
 
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -29,12 +37,26 @@ function runDirect(bin, run) {
   });
 }
 
+/** One PROBE through the service: its wall seconds from send to published result, and the playbook request it ran. */
+async function probe(s) {
+  const event = vmEvent(s.sliver, { operation: 'PROBE', sequence: ++s.sequence });
+  const before = s.requests.length;
+  const t0 = performance.now();
+  await s.svc.send([event]);
+  const { result, at } = await s.svc.result(event.event_id);
+  if (result.outcome !== 'OK') throw new Error(`PROBE answered ${result.outcome}: ${result.message}`);
+  if (s.requests.length !== before + 1) throw new Error(`a PROBE ran ${s.requests.length - before} playbooks, expected one`);
+  return { wall: (at - t0) / 1000, request: s.requests.at(-1) };
+}
+
 /** @type {import('../lib/row.js').Row[]} */
 export const rows = [
   {
     id: 'playbook-op',
     title: 'a VM PROBE through the service (send to result) vs the same ansible-playbook command run directly',
     variants: ['service', 'direct'],
+    minReps: 30,
+    alternate: true,
     async setup(ctx) {
       const bin = requireAnsible(ctx.repo);
       const kafka = await requireKafka(ctx.brokers);
@@ -57,34 +79,23 @@ export const rows = [
       await state.svc.send([create]);
       const { result } = await state.svc.result(create.event_id);
       if (result.outcome !== 'OK') throw new Error(`the VM to probe was not created: ${result.outcome} ${result.message}`);
-      state.ops = ctx.quick ? 2 : 4;
-      ctx.log(`VM ${state.sliver} created; ${state.ops} probes per measurement`);
+      // A first probe, so that the direct variant has a command to repeat whichever runs first.
+      state.probeRequest = (await probe(state)).request;
+      ctx.log(`VM ${state.sliver} created and probed; one probe per measurement`);
     },
     async measure(variant, ctx) {
       const s = ctx.state;
-      let total = 0;
-      for (let i = 0; i < s.ops; i++) {
-        if (variant === 'service') {
-          const probe = vmEvent(s.sliver, { operation: 'PROBE', sequence: ++s.sequence });
-          const before = s.requests.length;
-          const t0 = performance.now();
-          await s.svc.send([probe]);
-          const { result, at } = await s.svc.result(probe.event_id);
-          total += (at - t0) / 1000;
-          if (result.outcome !== 'OK') throw new Error(`PROBE answered ${result.outcome}: ${result.message}`);
-          if (s.requests.length !== before + 1) throw new Error(`a PROBE ran ${s.requests.length - before} playbooks, expected one`);
-        } else {
-          const request = s.requests.at(-1);
-          if (!request) throw new Error('no probe request recorded yet (the service variant runs first)');
-          const run = await s.prepareRun(request, { workDir: join(ctx.tmp, 'direct'), playbooksDir: s.playbooks, python: s.python });
-          try {
-            total += await runDirect(s.bin, run);
-          } finally {
-            await rm(run.dir, { recursive: true, force: true });
-          }
+      if (variant === 'direct') {
+        const run = await s.prepareRun(s.probeRequest, { workDir: join(ctx.tmp, 'direct'), playbooksDir: s.playbooks, python: s.python });
+        try {
+          return { op_wall_s: await runDirect(s.bin, run) };
+        } finally {
+          await rm(run.dir, { recursive: true, force: true });
         }
       }
-      return { op_wall_s: total / s.ops };
+      const { wall, request } = await probe(s);
+      s.probeRequest = request;
+      return { op_wall_s: wall };
     },
     async teardown(ctx) {
       const s = ctx.state;

@@ -11,12 +11,13 @@ import {
   formatValue,
   meets,
   renderReport,
+  repetitionsNote,
   summaryTable,
   tally,
   unitOf,
   type RowResult,
 } from '../../bench/lib/report.mjs';
-import { discover, rowProblems, runRow, select } from '../../bench/lib/runner.mjs';
+import { discover, orderOf, repsOf, rowProblems, runRow, select } from '../../bench/lib/runner.mjs';
 
 // Three repetitions of two variants, numbers chosen so every ratio is exact.
 const samples: Record<string, Array<Record<string, number>>> = {
@@ -161,6 +162,26 @@ describe('bench runner', () => {
     const failing = { id: 'cold', title: 'cold', variants: ['x'], warmup: 1, measure: () => { throw new Error('kaput'); } };
     expect((await runRow(failing, { quick: true, reps: 3, brokers: [], repo: dir, log: () => {} })).reason).toBe('x, warm-up 1: kaput');
     expect(rowProblems({ id: 'bad', variants: ['x'], warmup: -1, measure: () => ({}) })).toEqual(['warmup: expected a whole number of at least 0, got -1']);
+  });
+  it('a row with minReps gets at least that many repetitions, and with alternate its variants in reversed order every other one', async () => {
+    expect(repsOf({}, 3)).toBe(3);
+    expect(repsOf({ minReps: 5 }, 3)).toBe(5);
+    expect(repsOf({ minReps: 2 }, 3)).toBe(3);
+    expect(orderOf({ variants: ['x', 'y'] }, 1)).toEqual(['x', 'y']);
+    expect(orderOf({ variants: ['x', 'y'], alternate: true }, -1)).toEqual(['y', 'x']);
+    let n = 0;
+    const seen: string[] = [];
+    const row = { id: 'abba', title: 'abba', variants: ['x', 'y'], minReps: 4, alternate: true, warmup: 1, measure: (v: string) => (seen.push(v), { n_s: ++n }) };
+    const result = await runRow(row, { quick: true, reps: 3, brokers: [], repo: dir, log: () => {} });
+    // The warm-up is repetition -1 (reversed), then 0..3.
+    expect(seen).toEqual(['y', 'x', 'x', 'y', 'y', 'x', 'x', 'y', 'y', 'x']);
+    expect(result.samples).toEqual({ x: [{ n_s: 3 }, { n_s: 6 }, { n_s: 7 }, { n_s: 10 }], y: [{ n_s: 4 }, { n_s: 5 }, { n_s: 8 }, { n_s: 9 }] });
+    expect(repetitionsNote(result, 3)).toBe("4 repetitions, the variants' order reversed in every other one.");
+    expect(repetitionsNote({ ...result, alternate: false }, 4)).toBe('');
+    expect(rowProblems({ id: 'bad', variants: ['x'], minReps: 0, alternate: 'yes', measure: () => ({}) })).toEqual([
+      'minReps: expected a whole number of at least 1, got 0',
+      'alternate: expected true or false, got "yes"',
+    ]);
   });
 });
 
