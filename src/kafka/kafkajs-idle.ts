@@ -1,4 +1,4 @@
-import { kafkajsModule, kafkajsVersion, unpatchable, type KafkajsPatch } from './kafkajs-internals.js';
+import { prototypePatch, type KafkajsPatch } from './kafkajs-internals.js';
 
 /**
  * kafkajs' request queue quiet while nothing waits (README "Batched writes", eighth pass).
@@ -38,24 +38,15 @@ export function quietWhenIdle(proto: RequestQueueMethods): () => void {
   };
 }
 
-let restore: (() => void) | null = null;
+const patch = prototypePatch<RequestQueueMethods>({
+  module: 'src/network/requestQueue/index.js',
+  className: 'RequestQueue',
+  methods: ['scheduleCheckPendingRequests'],
+  apply: quietWhenIdle,
+});
 
 /** Installs the fix on kafkajs' `RequestQueue` (once per process; later calls only report). */
-export function installIdleQuiet(): KafkajsPatch {
-  const version = kafkajsVersion();
-  if (restore) return { installed: true, version };
-  const refused = unpatchable(version);
-  if (refused) return refused;
-  const proto = kafkajsModule<{ prototype: RequestQueueMethods }>('src/network/requestQueue/index.js').prototype;
-  if (typeof proto.scheduleCheckPendingRequests !== 'function') {
-    return { installed: false, version, reason: 'kafkajs RequestQueue lacks scheduleCheckPendingRequests' };
-  }
-  restore = quietWhenIdle(proto);
-  return { installed: true, version };
-}
+export const installIdleQuiet = (): KafkajsPatch => patch.install();
 
 /** Puts kafkajs' own method back (the bench's stock relays, tests). */
-export function uninstallIdleQuiet(): void {
-  restore?.();
-  restore = null;
-}
+export const uninstallIdleQuiet = (): void => patch.uninstall();

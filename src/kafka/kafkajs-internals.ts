@@ -38,3 +38,39 @@ export function kafkajsModule<T>(path: string): T {
 export function unpatchable(version: string): KafkajsPatch | null {
   return version === PATCHED_KAFKAJS ? null : { installed: false, version, reason: `written for kafkajs ${PATCHED_KAFKAJS}, found ${version}` };
 }
+
+/** A patch of one kafkajs class's prototype: where the class is, which methods it needs, and how it applies. */
+export interface PrototypePatchSpec<P> {
+  /** The module exporting the class, e.g. 'src/consumer/consumerGroup.js'. */
+  module: string;
+  /** The class's name, for the reason given when it cannot be patched. */
+  className: string;
+  methods: readonly (keyof P & string)[];
+  /** Patches `proto`; returns what puts the originals back. */
+  apply(proto: P): () => void;
+}
+
+/**
+ * install/uninstall for a prototype patch: installed at most once per process (later calls only report),
+ * only for the release the patches are written against and when the class has every method it needs.
+ */
+export function prototypePatch<P>(spec: PrototypePatchSpec<P>): { install(): KafkajsPatch; uninstall(): void } {
+  let restore: (() => void) | null = null;
+  return {
+    install() {
+      const version = kafkajsVersion();
+      if (restore) return { installed: true, version };
+      const refused = unpatchable(version);
+      if (refused) return refused;
+      const proto = kafkajsModule<{ prototype: P }>(spec.module).prototype;
+      const missing = spec.methods.filter((m) => typeof proto[m] !== 'function');
+      if (missing.length > 0) return { installed: false, version, reason: `kafkajs ${spec.className} lacks ${missing.join(', ')}` };
+      restore = spec.apply(proto);
+      return { installed: true, version };
+    },
+    uninstall() {
+      restore?.();
+      restore = null;
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { kafkajsModule, kafkajsVersion, unpatchable, type KafkajsPatch } from './kafkajs-internals.js';
+import { prototypePatch, type KafkajsPatch } from './kafkajs-internals.js';
 
 /**
  * kafkajs' fetch loop woken by `resume()` (README "Batched writes", seventh pass).
@@ -83,24 +83,15 @@ export function wakeOnResume(proto: ConsumerGroupMethods): () => void {
   };
 }
 
-let restore: (() => void) | null = null;
+const patch = prototypePatch<ConsumerGroupMethods>({
+  module: 'src/consumer/consumerGroup.js',
+  className: 'ConsumerGroup',
+  methods: ['fetch', 'resume'],
+  apply: wakeOnResume,
+});
 
 /** Installs the wake-up on kafkajs' `ConsumerGroup` (once per process; later calls only report). */
-export function installResumeWake(): KafkajsPatch {
-  const version = kafkajsVersion();
-  if (restore) return { installed: true, version };
-  const refused = unpatchable(version);
-  if (refused) return refused;
-  const proto = kafkajsModule<{ prototype: ConsumerGroupMethods }>('src/consumer/consumerGroup.js').prototype;
-  if (typeof proto.fetch !== 'function' || typeof proto.resume !== 'function') {
-    return { installed: false, version, reason: 'kafkajs ConsumerGroup lacks fetch or resume' };
-  }
-  restore = wakeOnResume(proto);
-  return { installed: true, version };
-}
+export const installResumeWake = (): KafkajsPatch => patch.install();
 
 /** Puts kafkajs' own methods back (the bench's stock relays, tests). */
-export function uninstallResumeWake(): void {
-  restore?.();
-  restore = null;
-}
+export const uninstallResumeWake = (): void => patch.uninstall();
