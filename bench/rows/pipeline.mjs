@@ -4,7 +4,7 @@
 //     minimal kafkajs relay reading the same backlog (eachMessage: one acknowledged produce per event;
 //     eachBatch: one produce per fetched batch; both commit with kafkajs' own autoCommit, after each fetched
 //     batch). Target: amh >= 0.5 of the eachMessage relay. The relays run stock kafkajs: the service's patches of
-//     it (src/kafka/kafkajs-encoder.ts, kafkajs-resume.ts, kafkajs-idle.ts), which are process-wide once the build is imported,
+//     it (the `kafkajsPatches` of src/kafka/client.ts), which are process-wide once the build is imported,
 //     are taken out while they run; `relay-eachMessage-fast` is the same relay with them (no target: what the ratio
 //     would be if the baseline had them too). Also CPU microseconds of this process per event
 //     (cpu_us_per_event, from the first event taken in to the last answered): steadier than events/s when the
@@ -162,24 +162,16 @@ function cpuPerEvent(usage, n) {
 }
 
 /**
- * The build's run-time patches of kafkajs (install/uninstall): the encoder fast paths, the fetch loop's
- * wake-up on resume (which a relay, never paused, does not use) and the request queues' idle timer loop
- * taken out, or null for a build without them.
- * Process-wide: whatever client runs while they are installed uses them.
+ * The build's run-time patches of kafkajs (its `kafkajsPatches` list, install/uninstall), or null for a build
+ * without that list. The relays never pause, so the resume wake-up does nothing for them; the encoder fast
+ * paths and the idle request queues do. Process-wide: whatever client runs while they are installed uses them.
  */
 async function kafkajsPatches(repo) {
-  const found = [];
-  for (const [file, on, off] of [
-    ['kafkajs-encoder.js', 'installEncoderFastPaths', 'uninstallEncoderFastPaths'],
-    ['kafkajs-resume.js', 'installResumeWake', 'uninstallResumeWake'],
-    ['kafkajs-idle.js', 'installIdleQuiet', 'uninstallIdleQuiet'],
-  ]) {
-    const path = join(repo, 'dist', 'kafka', file);
-    if (!existsSync(path)) continue;
-    const m = await import(path);
-    found.push({ on: () => m[on](), off: () => m[off]() });
-  }
-  return found.length === 0 ? null : { on: () => found.forEach((p) => p.on()), off: () => found.forEach((p) => p.off()) };
+  const path = join(repo, 'dist', 'kafka', 'client.js');
+  if (!existsSync(path)) return null;
+  const list = (await import(path)).kafkajsPatches;
+  if (!Array.isArray(list) || !list.every((p) => typeof p.uninstall === 'function')) return null;
+  return { on: () => list.forEach((p) => p.install()), off: () => list.forEach((p) => p.uninstall()) };
 }
 
 /** A minimal kafkajs relay: consume the backlog, produce one reply per event (or per batch), commit. */

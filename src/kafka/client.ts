@@ -4,29 +4,38 @@ import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type KafkaConfig
 import type { ResolvedKafkaConfig } from '../config/index.js';
 import type { ResolvedSasl, ResolvedSsl } from '../config/security.js';
 import type { Logger } from '../observability/logger.js';
-import { installEncoderFastPaths, type EncoderFastPaths } from './kafkajs-encoder.js';
+import { installEncoderFastPaths, uninstallEncoderFastPaths } from './kafkajs-encoder.js';
 import type { KafkajsPatch } from './kafkajs-internals.js';
-import { installIdleQuiet } from './kafkajs-idle.js';
-import { installResumeWake } from './kafkajs-resume.js';
+import { installIdleQuiet, uninstallIdleQuiet } from './kafkajs-idle.js';
+import { installResumeWake, uninstallResumeWake } from './kafkajs-resume.js';
+
+/** One run-time patch of kafkajs: how it stands in this process, what is lost without it, and its switches. */
+export interface KafkajsPatchEntry {
+  name: string;
+  /** Where it stood when this module loaded. */
+  patch: KafkajsPatch;
+  without: string;
+  install(): KafkajsPatch;
+  /** Takes it out (the bench's stock relays). */
+  uninstall(): void;
+}
+
+function installed(name: string, without: string, install: () => KafkajsPatch, uninstall: () => void): KafkajsPatchEntry {
+  return { name, without, install, uninstall, patch: install() };
+}
 
 /**
- * kafkajs' encoder fast paths (kafkajs-encoder.ts: varints without garbage, pooled buffers), installed as soon as this module loads:
- * before any client of this package (or of a process importing it) encodes a request, so every request of the
- * process is written the same way. `amh run` logs it at start-up.
+ * Every run-time patch of kafkajs, installed as soon as this module loads: before any client of this package
+ * (or of a process importing it) sends a request, so every request of the process goes the same way.
+ * `amh run` logs each at start-up; the bench takes them out for its stock relays.
+ * - encoder fast paths (kafkajs-encoder.ts): varints without garbage, pooled buffers;
+ * - resume wake-up (kafkajs-resume.ts): the fetch loop wakes on resume();
+ * - idle request queues (kafkajs-idle.ts): no timer loop while nothing is pending.
  */
-export const encoderFastPaths: EncoderFastPaths = installEncoderFastPaths();
-
-/** kafkajs' fetch loop woken by resume() (kafkajs-resume.ts), installed with them. */
-export const resumeWake: KafkajsPatch = installResumeWake();
-
-/** kafkajs' request queues without their idle timer loop (kafkajs-idle.ts), installed with them. */
-export const idleQuiet: KafkajsPatch = installIdleQuiet();
-
-/** Every run-time patch of kafkajs in this process, and what is lost without it: `amh run` logs each at start-up. */
-export const kafkajsPatches: readonly { name: string; patch: KafkajsPatch; without: string }[] = [
-  { name: 'encoder fast paths', patch: encoderFastPaths, without: 'produce requests cost more CPU' },
-  { name: 'resume wake-up', patch: resumeWake, without: 'after each pause at the queue bound, fetching restarts only when its 250 ms fetch wait ends' },
-  { name: 'idle request queues', patch: idleQuiet, without: 'every broker connection runs a 1 ms timer loop, about 50 ms of CPU a second when idle' },
+export const kafkajsPatches: readonly KafkajsPatchEntry[] = [
+  installed('encoder fast paths', 'produce requests cost more CPU', installEncoderFastPaths, uninstallEncoderFastPaths),
+  installed('resume wake-up', 'after each pause at the queue bound, fetching restarts only when its 250 ms fetch wait ends', installResumeWake, uninstallResumeWake),
+  installed('idle request queues', 'every broker connection runs a 1 ms timer loop, about 50 ms of CPU a second when idle', installIdleQuiet, uninstallIdleQuiet),
 ];
 
 /** What every Kafka client of this package is built from: `config.kafka` (brokers, `ssl`, `sasl`) plus these. */
