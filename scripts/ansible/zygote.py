@@ -14,7 +14,8 @@ Protocol (one JSON object per line):
 The child writes its exit code to `exit_file` before it exits, so the code is
 known even when this process dies first (the child is then re-parented).
 
-How a child undoes what Ansible fixes at import: zygote_child.py.
+How a child undoes what Ansible fixes at import: zygote_child.py. The imports of
+Ansible's own module_utils, parsed once for every run's module payloads: zygote_deps.py.
 """
 
 import importlib
@@ -25,6 +26,7 @@ import signal
 import sys
 import time
 
+import zygote_deps
 from zygote_child import CONTROL_FD, ZYGOTE_MODULES, import_time_settings, loader_settings, run_child, snapshot
 
 # Imported during a run after the CLI itself (measured with -X importtime on a
@@ -150,6 +152,18 @@ def preparse_builtin_routing():
     finder._meta_yml_to_dict = cached
 
 
+def memoize_deps():
+    """Parse Ansible's own module_utils once for every run's module payloads (zygote_deps.py)."""
+    if os.environ.get('AMH_ZYGOTE_DEPS_MEMO') == '0':  # diagnostics: measure runs without it
+        return {'files': 0, 'off': 'AMH_ZYGOTE_DEPS_MEMO=0'}
+    try:
+        import ansible.executor.module_common as module_common
+        files, off = zygote_deps.memoize(module_common)
+    except Exception as err:  # noqa: BLE001 - without it every run parses, as a bare run does
+        return {'files': 0, 'off': f'{type(err).__name__}: {err}'}
+    return {'files': files if off is None else 0, 'off': off}
+
+
 # ---------------------------------------------------------------- the zygote's loop
 
 def main():
@@ -164,6 +178,7 @@ def main():
         sys.stderr.write('zygote: threads running after the imports; forking would be unsafe\n')
         return 3
     preparse_builtin_routing()
+    deps = memoize_deps()
     state = {'loaders': loader_settings()}
     # The loaders' paths are reset per child (and follow ANSIBLE_HOME, which is per run): not compared.
     state['import_time'] = import_time_settings() - set(state['loaders'].values())
@@ -180,7 +195,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     children = {}
     reply({'type': 'ready', 'pid': os.getpid(), 'rss_kib': rss_kib(), 'import_s': round(time.monotonic() - started, 3),
-           'import_time_settings': len(state['import_time'])})
+           'import_time_settings': len(state['import_time']), 'deps_memo': deps})
 
     buffer = b''
     while True:

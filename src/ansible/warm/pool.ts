@@ -9,7 +9,7 @@ import type { LaunchCommand, Launched, LaunchExit } from '../launch.js';
 import { waitGroupGone } from '../process-group.js';
 import { baseRunEnv } from '../run-dir.js';
 import { StdioServer } from './stdio-server.js';
-import { Zygote } from './zygote.js';
+import { type DepsMemo, Zygote } from './zygote.js';
 
 export interface WarmPoolOptions {
   ansiblePlaybook: string;
@@ -34,7 +34,7 @@ export type FallbackReason = 'no_zygote' | 'fork_failed';
 
 export interface WarmPoolEvents {
   fallback: [{ reason: FallbackReason }];
-  zygoteReady: [{ slot: number; pid: number; rssBytes: number | undefined; importSeconds: number }];
+  zygoteReady: [{ slot: number; pid: number; rssBytes: number | undefined; importSeconds: number; depsMemo: DepsMemo }];
   zygoteExit: [{ slot: number; pid: number; code: number | null; signal: NodeJS.Signals | null; expected: boolean }];
 }
 
@@ -218,8 +218,9 @@ export class WarmPool extends EventEmitter<WarmPoolEvents> {
         slot.zygote = zygote;
         this.saidFallback = false;
         const rssBytes = zygote.rssBytes();
-        this.logger.info({ slot: slot.index, zygotePid: zygote.pid, rssMiB: rssBytes === undefined ? null : Math.round(rssBytes / 1048576), importSeconds: zygote.importSeconds }, 'warm runner zygote ready');
-        this.emit('zygoteReady', { slot: slot.index, pid: zygote.pid, rssBytes, importSeconds: zygote.importSeconds });
+        this.logger.info({ slot: slot.index, zygotePid: zygote.pid, rssMiB: rssBytes === undefined ? null : Math.round(rssBytes / 1048576), importSeconds: zygote.importSeconds, depsMemo: zygote.depsMemo }, 'warm runner zygote ready');
+        if (zygote.depsMemo.off !== null) this.logger.warn({ slot: slot.index, reason: zygote.depsMemo.off }, 'warm runner: module_utils are parsed in every run (the zygote keeps no parses)');
+        this.emit('zygoteReady', { slot: slot.index, pid: zygote.pid, rssBytes, importSeconds: zygote.importSeconds, depsMemo: zygote.depsMemo });
         const { code, signal: sig } = await zygote.exited;
         slot.zygote = null;
         this.emit('zygoteExit', { slot: slot.index, pid: zygote.pid, code, signal: sig, expected: signal.aborted });

@@ -32,6 +32,15 @@ interface Reply {
   message?: string;
   rss_kib?: number | null;
   import_s?: number;
+  deps_memo?: DepsMemo;
+}
+
+/** Ansible's module_utils parsed once in the zygote for every run's module payloads (scripts/ansible/zygote_deps.py). */
+export interface DepsMemo {
+  /** Files whose imports the zygote knows. */
+  files: number;
+  /** Why it is off (runs then parse every file, as bare runs do); null when on. */
+  off: string | null;
 }
 
 export interface ZygoteSpec {
@@ -52,6 +61,7 @@ export class Zygote {
   readonly pid: number;
   /** Seconds the zygote spent importing before it was ready. */
   importSeconds = 0;
+  depsMemo: DepsMemo = { files: 0, off: 'not reported' };
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (f: Forked) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly running = new Map<number, (exit: ChildExit) => void>();
@@ -112,6 +122,7 @@ export class Zygote {
       throw err;
     });
     zygote.importSeconds = ready.import_s ?? 0;
+    if (ready.deps_memo) zygote.depsMemo = ready.deps_memo;
     // Later output of the zygote itself (not of runs: they have their own stdio) goes to the log.
     child.stdout?.off('data', keep);
     child.stderr?.off('data', keep);
