@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { createPlaybookRunner, WarmPool, type PlaybookRunnerOptions } from '../../src/ansible/index.js';
+import { createPlaybookRunner, WarmPool, type PlaybookRunnerOptions, type WarmPoolOptions } from '../../src/ansible/index.js';
 import type { PlaybookRunner } from '../../src/ansible/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { playbooksDir } from '../../src/paths.js';
@@ -48,6 +48,38 @@ export function sharedWarmPool(): Promise<WarmPool> {
     return pool;
   })();
   return shared;
+}
+
+/** A test file's own warm pool and two runners on it: `warm` forks every run from it, `bare` spawns every run. */
+export interface WarmAndBare {
+  scratch: string;
+  pool: WarmPool;
+  warm: PlaybookRunner;
+  bare: PlaybookRunner;
+  /** Stops the pool and removes `scratch`. */
+  close(): Promise<void>;
+}
+
+/** Starts a private pool under a new scratch dir (`<tmp>/<prefix>*`); `beforeReady` sees it before it is ready (to listen for its events). */
+export async function warmAndBare(
+  prefix: string,
+  options: Partial<WarmPoolOptions> = {},
+  beforeReady: (pool: WarmPool) => void = () => undefined,
+): Promise<WarmAndBare> {
+  const scratch = await mkdtemp(join(tmpdir(), prefix));
+  const pool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir: join(scratch, 'pool'), playbooksDir: playbooksDir(), ...options });
+  beforeReady(pool);
+  await pool.whenReady(120_000);
+  return {
+    scratch,
+    pool,
+    warm: (await testRunner({ warm: { pool, default: true } })).runner,
+    bare: (await testRunner({ warm: { pool, default: false } })).runner,
+    close: async () => {
+      await pool.stop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Pids of live processes whose command line contains `marker` (zombies have none). */

@@ -1,8 +1,6 @@
 // The zygote parses Ansible's own module_utils once (scripts/ansible/zygote_deps.py) for every run's module
 // payloads. These tests hold it to Ansible's own answers, file by file, and to the payload a bare run builds.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarmPool } from '../../src/ansible/index.js';
@@ -10,34 +8,28 @@ import { ansiblePython } from '../../src/ansible/interpreter.js';
 import type { PlaybookRunner } from '../../src/ansible/types.js';
 import type { DepsMemo } from '../../src/ansible/warm/zygote.js';
 import { playbooksDir, repoRoot } from '../../src/paths.js';
-import { ansiblePlaybook, testRunner } from '../helpers/ansible.js';
+import { ansiblePlaybook, warmAndBare } from '../helpers/ansible.js';
 
 const SCRIPTS = join(repoRoot(), 'scripts', 'ansible');
 const FIXTURES = resolve(import.meta.dirname, '../fixtures');
 
 let python: string;
 let scratch: string;
-let pool: WarmPool;
 let memo: DepsMemo | undefined;
 let warm: PlaybookRunner;
 let bare: PlaybookRunner;
+let close: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
   python = (await ansiblePython(ansiblePlaybook())) as string;
-  scratch = await mkdtemp(join(tmpdir(), 'amh-warm-deps-'));
-  pool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir: join(scratch, 'pool'), playbooksDir: playbooksDir() });
-  pool.once('zygoteReady', (ready) => {
-    memo = ready.depsMemo;
-  });
-  await pool.whenReady(120_000);
-  warm = (await testRunner({ warm: { pool, default: true } })).runner;
-  bare = (await testRunner({ warm: { pool, default: false } })).runner;
+  ({ warm, bare, scratch, close } = await warmAndBare('amh-warm-deps-', {}, (pool) => {
+    pool.once('zygoteReady', (ready) => {
+      memo = ready.depsMemo;
+    });
+  }));
 }, 180_000);
 
-afterAll(async () => {
-  await pool?.stop();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 interface Report {
   files: number;

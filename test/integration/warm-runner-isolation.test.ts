@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarmPool } from '../../src/ansible/index.js';
 import type { PlaybookRunner, PlaybookRunResult } from '../../src/ansible/types.js';
 import { playbooksDir } from '../../src/paths.js';
-import { ansiblePlaybook, processesWith, testRunner, waitFor } from '../helpers/ansible.js';
+import { ansiblePlaybook, processesWith, testRunner, waitFor, warmAndBare } from '../helpers/ansible.js';
 
 const WARM = resolve(import.meta.dirname, '../fixtures/warm');
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/playbooks');
@@ -26,20 +24,14 @@ let pool: WarmPool;
 let warm: PlaybookRunner;
 let bare: PlaybookRunner;
 let scratch: string;
+let close: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'amh-warm-iso-'));
   // One zygote, short backoff: the replacement test waits for it.
-  pool = new WarmPool({ ansiblePlaybook: ansiblePlaybook(), workDir: join(scratch, 'pool'), playbooksDir: playbooksDir(), restartBackoffMs: 200 });
-  await pool.whenReady(120_000);
-  warm = (await testRunner({ warm: { pool, default: true } })).runner;
-  bare = (await testRunner({ warm: { pool, default: false } })).runner;
+  ({ pool, warm, bare, scratch, close } = await warmAndBare('amh-warm-iso-', { restartBackoffMs: 200 }));
 }, 180_000);
 
-afterAll(async () => {
-  await pool?.stop();
-  await rm(scratch, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 const isolation = (runner: PlaybookRunner, env: Record<string, string>): Promise<PlaybookRunResult> =>
   runner({ playbook: join(WARM, 'isolation.yml'), extraVars: {}, env });
