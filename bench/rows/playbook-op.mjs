@@ -6,13 +6,14 @@
 // the way the runner spawns it. The difference is what the service adds around
 // a playbook: Kafka in and out, decode, ledger writes, parsing the event stream.
 //
-// One probe per measurement, 30 repetitions at least, the two variants' order
+// One probe per measurement, 60 repetitions at least, the two variants' order
 // reversed every other one. That difference is about 2 % of a run, while this
 // machine slows every process by up to a third in episodes of several seconds.
 // Blocks of 4 probes per variant let an episode land on one variant: the same
 // build measured 0.91 and 1.11 that way. Paired probe by probe, 20-pair windows
 // of a 60-pair scratch run fell within 0.99-1.03 (README "Batched writes",
-// eighth pass).
+// eighth pass). At 30 repetitions, five runs of one day gave 1.01-1.06 around a
+// 60-repetition run's 1.02: the median of 60 is steadier (ninth pass).
 
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -55,7 +56,7 @@ export const rows = [
     id: 'playbook-op',
     title: 'a VM PROBE through the service (send to result) vs the same ansible-playbook command run directly',
     variants: ['service', 'direct'],
-    minReps: 30,
+    minReps: 60,
     alternate: true,
     async setup(ctx) {
       const bin = requireAnsible(ctx.repo);
