@@ -41,13 +41,13 @@ function runDirect(bin, run) {
 /** One PROBE through the service: its wall seconds from send to published result, and the playbook request it ran. */
 async function probe(s) {
   const event = vmEvent(s.sliver, { operation: 'PROBE', sequence: ++s.sequence });
-  const before = s.requests.length;
+  const before = s.runs;
   const t0 = performance.now();
   await s.svc.send([event]);
   const { result, at } = await s.svc.result(event.event_id);
   if (result.outcome !== 'OK') throw new Error(`PROBE answered ${result.outcome}: ${result.message}`);
-  if (s.requests.length !== before + 1) throw new Error(`a PROBE ran ${s.requests.length - before} playbooks, expected one`);
-  return { wall: (at - t0) / 1000, request: s.requests.at(-1) };
+  if (s.runs !== before + 1) throw new Error(`a PROBE ran ${s.runs - before} playbooks, expected one`);
+  return { wall: (at - t0) / 1000, request: s.lastRequest };
 }
 
 /** @type {import('../lib/row.js').Row[]} */
@@ -66,10 +66,11 @@ export const rows = [
       const { ansiblePython } = await loadDist(ctx.repo, 'ansible/interpreter.js');
       const { playbooksDir } = await loadDist(ctx.repo, 'paths.js');
       const real = createPlaybookRunner({ ansiblePlaybook: bin, workDir: join(ctx.tmp, 'runs') });
-      const state = Object.assign(ctx.state, { kafka, bin, prepareRun, python: await ansiblePython(bin), playbooks: playbooksDir(), requests: [] });
-      // The service's own runner, recording each request so the direct run repeats the last probe exactly.
+      const state = Object.assign(ctx.state, { kafka, bin, prepareRun, python: await ansiblePython(bin), playbooks: playbooksDir(), runs: 0, lastRequest: null });
+      // The service's own runner, counting its runs and keeping the last request: the direct run repeats that probe exactly.
       const runner = (request) => {
-        state.requests.push(request);
+        state.runs++;
+        state.lastRequest = request;
         return real(request);
       };
       state.topics = await createTopics(kafka, 'amh-bench-op');
